@@ -1,0 +1,39 @@
+"""Atomic file writes: a temporary name in the destination folder, then `os.replace`.
+
+A crash or an exception therefore never leaves a half-written file under the final name, and
+the temporary file is removed on error. Used for channels, manifests and downloads alike.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import IO, Any
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
+    """Yield a binary file that becomes `path` only if the block finishes without an error."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, payload: Any) -> None:
+    """Write `payload` as pretty JSON with sorted keys (stable diffs, byte-identical reruns)."""
+    text = json.dumps(payload, indent=2, sort_keys=True) + "\n"
+    with atomic_writer(path) as handle:
+        handle.write(text.encode("utf-8"))

@@ -1,0 +1,61 @@
+"""Unpack a MovieLens zip into the cache: extract to a temporary folder, then rename into place.
+
+Readers therefore see either no folder or a complete one, never a half-extracted release.
+`zipfile` already refuses member names that would escape the target folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import zipfile
+from pathlib import Path
+
+from jobs.movielens.errors import SourceError
+from jobs.movielens.layouts import LAYOUTS
+
+
+def extract_release(archive: Path, target: Path, dataset: str) -> Path:
+    """Extract the release folder of `archive` to `target` (a new folder); return `target`."""
+    if target.is_dir():
+        return target
+    target.parent.mkdir(parents=True, exist_ok=True)
+    scratch = Path(tempfile.mkdtemp(prefix=f".{target.name}.extract_", dir=target.parent))
+    try:
+        _extract_all(archive, scratch)
+        release = find_release_folder(scratch, dataset)
+        if release is None:
+            raise SourceError(f"{archive}: the zip holds no MovieLens ratings file")
+        _rename_into_place(release, target)
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
+    return target
+
+
+def find_release_folder(root: Path, dataset: str) -> Path | None:
+    """`root` itself, `root/<dataset>`, or the one subfolder of `root` holding a ratings file."""
+    candidates = (
+        [root, root / dataset, *sorted(p for p in root.iterdir() if p.is_dir())] if root.is_dir() else []
+    )
+    for folder in candidates:
+        if any((folder / layout.ratings_file).is_file() for layout in LAYOUTS.values()):
+            return folder
+    return None
+
+
+def _extract_all(archive: Path, destination: Path) -> None:
+    try:
+        with zipfile.ZipFile(archive) as bundle:
+            bundle.extractall(destination)
+    except (zipfile.BadZipFile, OSError) as error:
+        raise SourceError(f"{archive}: cannot extract ({' '.join(str(error).split())})") from error
+
+
+def _rename_into_place(release: Path, target: Path) -> None:
+    try:
+        os.rename(release, target)
+    except OSError:
+        # Another process finished the same extraction first: keep its (identical) copy.
+        if not target.is_dir():
+            raise

@@ -1,0 +1,101 @@
+"""A loaded MovieLens release: where it came from, its ratings, its movies and its ua split."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from types import MappingProxyType
+from typing import Final
+
+from jobs.movielens.catalog import DEFAULT_DATASET
+from jobs.movielens.checksums import sha256_file
+from jobs.movielens.errors import DataError
+from jobs.movielens.layouts import Layout
+from jobs.movielens.movies import Movies, parse_movies
+from jobs.movielens.ratings import Ratings, parse_ratings
+from jobs.movielens.sources import ResolvedSource, SourceSettings, resolve_source
+
+UA_SPLIT: Final = ("ua.base", "ua.test")
+
+
+@dataclass(frozen=True)
+class MovieLens:
+    """Everything the channels and statistics need from one release."""
+
+    source: ResolvedSource
+    ratings: Ratings  # the whole ratings file (u.data, ratings.dat or ratings.csv)
+    movies: Movies
+    splits: MappingProxyType[str, Ratings]  # ua.base and ua.test when the release ships them
+
+    @property
+    def name(self) -> str:
+        return self.source.dataset
+
+    @property
+    def layout(self) -> Layout:
+        return self.source.layout
+
+    @property
+    def folder(self) -> Path:
+        return self.source.folder
+
+    @property
+    def has_ua_split(self) -> bool:
+        return all(name in self.splits for name in UA_SPLIT)
+
+    def split(self, file_name: str) -> Ratings:
+        """A loaded split file (`ua.base`, `ua.test`); a one-line error if the release lacks it."""
+        try:
+            return self.splits[file_name]
+        except KeyError:
+            raise DataError(f"{self.name} in {self.folder} has no {file_name}") from None
+
+    def files_used(self) -> tuple[str, ...]:
+        """Names of the files this object was built from."""
+        extra = ("u.genre",) if self.layout.name == "ml-100k" else ()
+        return tuple(sorted({self.layout.ratings_file, self.layout.movies_file, *extra, *self.splits}))
+
+    @cached_property
+    def file_sha256(self) -> dict[str, str]:
+        """SHA-256 of every file used (reusing the sums computed while verifying the source)."""
+        known = self.source.verified
+        return {name: known.get(name) or sha256_file(self.folder / name) for name in self.files_used()}
+
+    @cached_property
+    def max_user_id(self) -> int:
+        return max(int(r.user.max()) for r in (self.ratings, *self.splits.values()))
+
+    @cached_property
+    def max_movie_id(self) -> int:
+        rated = max(int(r.item.max()) for r in (self.ratings, *self.splits.values()))
+        return max(rated, int(self.movies.ids.max()))
+
+
+def load_movielens(
+    dataset: str = DEFAULT_DATASET, source: str | Path | None = None, settings: SourceSettings | None = None
+) -> MovieLens:
+    """Resolve, verify and parse a release (all of it is validated before anything is returned)."""
+    resolved = resolve_source(dataset, source, settings)
+    return load_resolved(resolved)
+
+
+def load_resolved(resolved: ResolvedSource) -> MovieLens:
+    """Parse an already resolved release folder."""
+    layout, folder = resolved.layout, resolved.folder
+    ratings = parse_ratings(folder / layout.ratings_file, layout)
+    movies = parse_movies(folder, layout)
+    present = [name for name in UA_SPLIT if name in layout.split_files and (folder / name).is_file()]
+    splits = {name: parse_ratings(folder / name, layout) for name in present}
+    return MovieLens(resolved, ratings, movies, MappingProxyType(splits))
+
+
+def load_rating_file(resolved: ResolvedSource, file_name: str) -> Ratings:
+    """Parse one named ratings file of the release (e.g. `ub.base`), checking the layout has it."""
+    layout = resolved.layout
+    if file_name not in layout.rating_files():
+        choices = ", ".join(layout.rating_files())
+        raise DataError(
+            f"{file_name} is not a ratings file of the {layout.name} layout (choose from {choices})"
+        )
+    return parse_ratings(resolved.folder / file_name, layout)

@@ -1,0 +1,82 @@
+"""Shared fixtures: the tiny per-layout fixture folders, the shared ml-100k copy, offline settings."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from jobs.movielens import SourceSettings, find_shared_copy
+
+FIXTURES = Path(__file__).parent / "fixtures" / "movielens"
+
+# Tests never reach real AWS. The handlers create their boto3 clients at import (as Lambda
+# containers do), which needs a region; credentials are dummies so nothing can be signed for a
+# real account even by mistake. Set before any test module is imported.
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+os.environ["AWS_ACCESS_KEY_ID"] = "testing"
+os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"
+for _name in ("AWS_PROFILE", "AWS_SESSION_TOKEN"):
+    os.environ.pop(_name, None)
+
+
+@pytest.fixture(scope="session")
+def ml100k_dir() -> Path:
+    """The repository's shared ml-100k copy, found by the product's own detection function.
+
+    Skips when it is absent, unless REQUIRE_SHARED_DATA=1 (CI), where absence is a failure.
+    """
+    folder = find_shared_copy("ml-100k")
+    if folder is None:
+        message = "shared ml-100k copy not found beside the repository (../shared/data/ml-100k)"
+        if os.environ.get("REQUIRE_SHARED_DATA") == "1":
+            pytest.fail(message)
+        pytest.skip(message)
+    return folder
+
+
+@pytest.fixture
+def layout_copy(tmp_path: Path) -> Callable[[str], Path]:
+    """Copy a fixture layout folder (ml-100k, ml-1m, csv) into tmp_path, to corrupt or zip it."""
+
+    def copy(layout: str) -> Path:
+        target = tmp_path / "data" / layout
+        shutil.copytree(FIXTURES / layout, target)
+        return target
+
+    return copy
+
+
+@pytest.fixture
+def closed_port() -> int:
+    """A local port nothing listens on: connecting fails at once, like being offline."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@pytest.fixture
+def offline_settings(tmp_path: Path, closed_port: int) -> SourceSettings:
+    """No shared copy, an empty cache in tmp_path, and a download server that is not there."""
+    return SourceSettings(
+        cache_dir=tmp_path / "cache",
+        base_url=f"http://127.0.0.1:{closed_port}",
+        repo_root=None,
+        verify=False,
+        timeout=5,
+    )
+
+
+@pytest.fixture
+def isolated_movielens_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """The user's MovieLens cache and variables are out of reach, and downloads go to 127.0.0.1.
+
+    Request it with `pytestmark = pytest.mark.usefixtures("isolated_movielens_env")`.
+    """
+    monkeypatch.delenv("MOVIELENS_SOURCE", raising=False)
+    monkeypatch.setenv("MOVIELENS_CACHE", str(tmp_path / "env-cache"))
+    monkeypatch.setenv("MOVIELENS_BASE_URL", "http://127.0.0.1:9")  # discard port: fails fast if ever used

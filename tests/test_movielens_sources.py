@@ -1,0 +1,299 @@
+"""Where the data comes from: explicit folder or zip, the shared copy, the cache, a checksummed
+download (served by a local http.server), and a one-line error when offline."""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import http.server
+import threading
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from jobs.movielens import (
+    DATASETS,
+    ChecksumError,
+    DataError,
+    DatasetInfo,
+    LayoutError,
+    RemoteArchive,
+    SourceError,
+    SourceSettings,
+    find_shared_copy,
+    resolve_source,
+)
+
+pytestmark = pytest.mark.usefixtures("isolated_movielens_env")
+
+FIXTURES = Path(__file__).parent / "fixtures" / "movielens"
+
+
+def make_zip(folder: Path, archive: Path, inner: str) -> Path:
+    """Zip the files of `folder` under `inner/`, the way GroupLens packs a release."""
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for path in sorted(folder.iterdir()):
+            bundle.write(path, f"{inner}/{path.name}")
+    return archive
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+@dataclass
+class Server:
+    base_url: str
+    root: Path
+    requests: list[str]
+
+
+@pytest.fixture
+def grouplens(tmp_path: Path) -> Iterator[Server]:
+    """A local stand-in for files.grouplens.org serving zips built from the fixture folders."""
+    root = tmp_path / "served"
+    root.mkdir()
+    make_zip(FIXTURES / "csv", root / "ml-latest-small.zip", "ml-latest-small")
+    make_zip(FIXTURES / "ml-100k", root / "ml-100k.zip", "ml-100k")
+    requests: list[str] = []
+
+    class Handler(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            requests.append(self.path)
+
+    server = http.server.ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(Handler, directory=str(root))
+    )
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    try:
+        yield Server(f"http://127.0.0.1:{server.server_address[1]}", root, requests)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def trust_served_zip(monkeypatch: pytest.MonkeyPatch, server: Server, dataset: str) -> str:
+    """Make the catalog expect the served zip's digest (the real digest is GroupLens')."""
+    archive = server.root / f"{dataset}.zip"
+    digest = sha256(archive)
+    info = DATASETS[dataset]
+    patched = DatasetInfo(info.name, info.layout, RemoteArchive(archive.name, digest, archive.stat().st_size))
+    monkeypatch.setitem(DATASETS, dataset, patched)
+    return digest
+
+
+def test_explicit_folder_is_used_in_place(offline_settings: SourceSettings) -> None:
+    resolved = resolve_source("ml-1m", FIXTURES / "ml-1m", offline_settings)
+    assert (resolved.origin, resolved.folder, resolved.layout.name) == (
+        "explicit",
+        FIXTURES / "ml-1m",
+        "ml-1m",
+    )
+    assert not offline_settings.cache_dir.exists()
+
+
+def test_explicit_source_from_the_environment(offline_settings: SourceSettings, monkeypatch) -> None:
+    monkeypatch.setenv("MOVIELENS_SOURCE", str(FIXTURES / "csv"))
+    resolved = resolve_source("ml-latest-small", None, offline_settings)
+    assert (resolved.origin, resolved.folder) == ("explicit", FIXTURES / "csv")
+
+
+def test_explicit_parent_folder_holding_the_release(tmp_path: Path, offline_settings: SourceSettings) -> None:
+    parent = tmp_path / "downloads"
+    make_zip(FIXTURES / "ml-1m", tmp_path / "x.zip", "ml-1m")
+    with zipfile.ZipFile(tmp_path / "x.zip") as bundle:
+        bundle.extractall(parent)
+    assert resolve_source("ml-1m", parent, offline_settings).folder == parent / "ml-1m"
+
+
+def test_explicit_zip_is_extracted_into_the_cache(tmp_path: Path, offline_settings: SourceSettings) -> None:
+    archive = make_zip(FIXTURES / "csv", tmp_path / "my-copy.zip", "ml-latest-small")
+    first = resolve_source("ml-latest-small", archive, offline_settings)
+    assert first.origin == "explicit"
+    assert first.folder.parent == (offline_settings.cache_dir / "from-zip").resolve()
+    assert (first.folder / "movies.csv").read_bytes() == (FIXTURES / "csv" / "movies.csv").read_bytes()
+    assert resolve_source("ml-latest-small", archive, offline_settings).folder == first.folder
+    assert [p.name for p in first.folder.parent.iterdir()] == [first.folder.name]  # no scratch left
+
+
+def test_explicit_path_must_be_a_folder_or_zip(tmp_path: Path, offline_settings: SourceSettings) -> None:
+    other = tmp_path / "ratings.txt"
+    other.write_text("1\n")
+    with pytest.raises(SourceError, match=r"is neither a folder nor a \.zip file"):
+        resolve_source("ml-100k", other, offline_settings)
+
+
+def test_layout_must_match_the_dataset(offline_settings: SourceSettings) -> None:
+    with pytest.raises(LayoutError, match=r"holds the csv layout .* but dataset ml-1m uses the ml-1m layout"):
+        resolve_source("ml-1m", FIXTURES / "csv", offline_settings)
+
+
+def test_unknown_dataset(offline_settings: SourceSettings) -> None:
+    with pytest.raises(DataError, match="unknown dataset 'ml-7k'"):
+        resolve_source("ml-7k", None, offline_settings)
+
+
+def test_cache_hit_needs_no_network(layout_copy, offline_settings: SourceSettings) -> None:
+    cached = offline_settings.cache_dir / "ml-1m"
+    cached.parent.mkdir(parents=True)
+    layout_copy("ml-1m").rename(cached)
+    resolved = resolve_source("ml-1m", None, offline_settings)  # the download URL is a closed port
+    assert (resolved.origin, resolved.folder) == ("cache", cached.resolve())
+
+
+def test_cached_zip_is_checked_then_extracted(
+    grouplens: Server, monkeypatch, offline_settings: SourceSettings
+) -> None:
+    trust_served_zip(monkeypatch, grouplens, "ml-latest-small")
+    offline_settings.cache_dir.mkdir(parents=True)
+    (offline_settings.cache_dir / "ml-latest-small.zip").write_bytes(
+        (grouplens.root / "ml-latest-small.zip").read_bytes()
+    )
+    resolved = resolve_source("ml-latest-small", None, offline_settings)
+    assert resolved.origin == "cache"
+    assert resolved.folder == (offline_settings.cache_dir / "ml-latest-small").resolve()
+
+
+def test_download_with_a_correct_checksum(
+    grouplens: Server, monkeypatch, offline_settings: SourceSettings
+) -> None:
+    trust_served_zip(monkeypatch, grouplens, "ml-latest-small")
+    settings = dataclasses.replace(offline_settings, base_url=grouplens.base_url)
+    resolved = resolve_source("ml-latest-small", None, settings)
+    cache = settings.cache_dir
+    assert resolved.origin == "download"
+    assert resolved.folder == (cache / "ml-latest-small").resolve()
+    assert sorted(p.name for p in cache.iterdir()) == ["ml-latest-small", "ml-latest-small.zip"]  # no .part
+    assert grouplens.requests == ["/ml-latest-small.zip"]
+    assert resolve_source("ml-latest-small", None, settings).origin == "cache"
+    assert grouplens.requests == ["/ml-latest-small.zip"]  # the second call did not download
+
+
+def test_download_base_url_from_the_environment(grouplens: Server, monkeypatch, tmp_path: Path) -> None:
+    trust_served_zip(monkeypatch, grouplens, "ml-latest-small")
+    monkeypatch.setenv("MOVIELENS_BASE_URL", grouplens.base_url + "/")
+    settings = dataclasses.replace(SourceSettings.from_env(), repo_root=None)
+    assert settings.cache_dir == tmp_path / "env-cache"
+    assert resolve_source("ml-latest-small", None, settings).origin == "download"
+
+
+def test_download_with_a_wrong_checksum_removes_the_part_file(
+    grouplens: Server, offline_settings: SourceSettings
+) -> None:
+    settings = dataclasses.replace(offline_settings, base_url=grouplens.base_url)
+    served = sha256(grouplens.root / "ml-latest-small.zip")
+    published = DATASETS["ml-latest-small"].archive.sha256
+    with pytest.raises(ChecksumError) as caught:
+        resolve_source("ml-latest-small", None, settings)
+    message = str(caught.value)
+    assert served in message
+    assert published in message
+    assert "\n" not in message
+    assert list(settings.cache_dir.iterdir()) == []  # neither the .part file nor an extracted folder
+
+
+def test_downloaded_ml100k_files_are_checked_one_by_one(
+    grouplens: Server, monkeypatch, offline_settings: SourceSettings
+) -> None:
+    """The zip's digest is trusted here, but its files are not the published ml-100k files."""
+    trust_served_zip(monkeypatch, grouplens, "ml-100k")
+    settings = dataclasses.replace(offline_settings, base_url=grouplens.base_url, verify=True)
+    with pytest.raises(
+        ChecksumError, match=r"u\.data: SHA-256 [0-9a-f]{64} differs from the published ml-100k"
+    ):
+        resolve_source("ml-100k", None, settings)
+
+
+def test_offline_failure_says_how_to_provide_the_data(offline_settings: SourceSettings) -> None:
+    with pytest.raises(SourceError) as caught:
+        resolve_source("ml-20m", None, offline_settings)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert message.startswith("ml-20m is not available locally and downloading http://127.0.0.1:")
+    assert "--source PATH or MOVIELENS_SOURCE=PATH" in message
+    assert "connect to the internet" in message
+    assert not any(offline_settings.cache_dir.glob("*.part*"))
+
+
+def test_http_error_is_reported(grouplens: Server, offline_settings: SourceSettings) -> None:
+    settings = dataclasses.replace(offline_settings, base_url=grouplens.base_url)
+    with pytest.raises(SourceError, match="HTTP Error 404"):
+        resolve_source("ml-25m", None, settings)
+
+
+def shared_layout(tmp_path: Path, layout_copy) -> Path:
+    """A fake checkout: <tmp>/repo beside <tmp>/shared/data/ml-100k holding the fixture files."""
+    (tmp_path / "repo").mkdir()
+    shared = tmp_path / "shared" / "data" / "ml-100k"
+    shared.parent.mkdir(parents=True)
+    layout_copy("ml-100k").rename(shared)
+    return tmp_path / "repo"
+
+
+def test_shared_copy_beside_the_repository_is_used_in_place(
+    tmp_path: Path, layout_copy, offline_settings: SourceSettings
+) -> None:
+    repo = shared_layout(tmp_path, layout_copy)
+    assert find_shared_copy("ml-100k", repo) == tmp_path / "shared" / "data" / "ml-100k"
+    assert find_shared_copy("ml-1m", repo) is None
+    settings = dataclasses.replace(offline_settings, repo_root=repo)
+    resolved = resolve_source("ml-100k", None, settings)
+    assert (resolved.origin, resolved.folder) == (
+        "shared",
+        (tmp_path / "shared" / "data" / "ml-100k").resolve(),
+    )
+    assert not settings.cache_dir.exists()  # never copied
+
+
+def test_explicit_source_wins_over_the_shared_copy(
+    tmp_path: Path, layout_copy, offline_settings: SourceSettings
+) -> None:
+    settings = dataclasses.replace(offline_settings, repo_root=shared_layout(tmp_path, layout_copy))
+    assert resolve_source("ml-100k", FIXTURES / "ml-100k", settings).origin == "explicit"
+
+
+def test_edited_shared_copy_fails_its_checksum(
+    tmp_path: Path, layout_copy, offline_settings: SourceSettings
+) -> None:
+    settings = dataclasses.replace(
+        offline_settings, repo_root=shared_layout(tmp_path, layout_copy), verify=True
+    )
+    with pytest.raises(ChecksumError, match=r"u\.data: SHA-256 .* differs from the published ml-100k value"):
+        resolve_source("ml-100k", None, settings)
+
+
+def test_real_shared_copy_matches_every_published_sum(ml100k_dir: Path) -> None:
+    resolved = resolve_source("ml-100k")
+    assert (resolved.origin, resolved.folder) == ("shared", ml100k_dir)
+    assert len(resolved.verified) == 21
+    assert resolved.verified["u.data"] == "06416e597f82b7342361e41163890c81036900f418ad91315590814211dca490"
+
+
+def test_zip_without_a_top_folder(tmp_path: Path, offline_settings: SourceSettings) -> None:
+    archive = tmp_path / "flat.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for path in sorted((FIXTURES / "ml-1m").iterdir()):
+            bundle.write(path, path.name)
+    resolved = resolve_source("ml-1m", archive, offline_settings)
+    assert sorted(p.name for p in resolved.folder.iterdir()) == ["movies.dat", "ratings.dat"]
+
+
+def test_zip_of_the_real_ml100k_is_verified_file_by_file(
+    tmp_path: Path, ml100k_dir: Path, offline_settings: SourceSettings
+) -> None:
+    archive = make_zip(ml100k_dir, tmp_path / "ml-100k.zip", "ml-100k")  # in tmp only, never the repo
+    resolved = resolve_source("ml-100k", archive, dataclasses.replace(offline_settings, verify=True))
+    assert len(resolved.verified) == 21
+
+
+def test_not_a_zip(tmp_path: Path, offline_settings: SourceSettings) -> None:
+    archive = tmp_path / "broken.zip"
+    archive.write_bytes(b"PK\x03\x04 truncated")
+    with pytest.raises(SourceError, match=r"broken\.zip: cannot extract"):
+        resolve_source("ml-1m", archive, offline_settings)
+    assert [p.name for p in (offline_settings.cache_dir / "from-zip").iterdir()] == []
