@@ -25,7 +25,7 @@ $(BENCH_READY): $(VENV_READY)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	@touch $@
 
-.PHONY: help venv test lint format data stats bench bench-ingest clean
+.PHONY: help venv test lint format data stats bench bench-ingest bench-model clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-14s %s\n", $$1, $$2}'
@@ -49,10 +49,13 @@ data: $(VENV_READY) ## Fetch MovieLens (checksummed) and write Object2Vec channe
 stats: $(VENV_READY) ## Print dataset statistics
 	$(O2V) data stats
 
-bench: bench-ingest ## Run every benchmark
+bench: bench-ingest bench-model ## Run every benchmark (writes benchmarks/results/)
 
 bench-ingest: $(VENV_READY) ## Benchmark ingestion on a synthetic 25 M-row ratings file
-	$(PY) benchmarks/bench_ingest.py
+	$(PY) -m benchmarks.bench_ingest
+
+bench-model: $(BENCH_READY) ## Train every profile on ml-100k and compare with baselines (slow: the workshop profiles)
+	$(PY) -m benchmarks.bench_model
 
 clean: ## Remove the venv and everything the toolkit wrote in .work/ (not downloaded datasets)
 	rm -rf $(VENV) .work

@@ -12,8 +12,8 @@ carries a parent's RSS at fork time into the child's `ru_maxrss` across exec, wh
 parent itself never generates; `/proc/self/status` VmHWM, which exec resets, is recorded as a
 cross-check.) Results go to `benchmarks/results/ingest.json` and `ingest.md`.
 
-    python benchmarks/bench_ingest.py                 # 25 M rows, 3 repeats, plus channel writing
-    python benchmarks/bench_ingest.py --rows 1000000 --repeats 1 --no-channels
+    python -m benchmarks.bench_ingest                 # 25 M rows, 3 repeats, plus channel writing
+    python -m benchmarks.bench_ingest --rows 1000000 --repeats 1 --no-channels
 """
 
 from __future__ import annotations
@@ -21,8 +21,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import resource
 import shutil
 import statistics
@@ -34,12 +32,12 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks.machine import describe, machine, write_report
 from jobs.atomic import atomic_writer, write_json_atomic
 from jobs.movielens import repo_root
 
 ROOT = repo_root()
 BENCH_DIR = ROOT / ".work" / "bench"
-RESULTS = ROOT / "benchmarks" / "results"
 GENERATOR_VERSION = 1
 
 USERS = 162_541  # ml-25m's user count
@@ -203,30 +201,12 @@ def child_channels(folder: Path) -> dict[str, Any]:
 
 def run_child(mode: str, folder: Path, rows: int = 0) -> dict[str, Any]:
     """Run one step in a fresh interpreter and return its JSON result."""
-    command = [sys.executable, __file__, "--rows", str(rows), "--child", mode, str(folder)]
-    done = subprocess.run(command, check=True, capture_output=True, text=True)
+    command = [sys.executable, "-m", __spec__.name, "--rows", str(rows), "--child", mode, str(folder)]
+    done = subprocess.run(command, check=True, capture_output=True, text=True, cwd=ROOT)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 # ---------------------------------------------------------------- report
-
-
-def machine() -> dict[str, Any]:
-    info = Path("/proc/cpuinfo")
-    models = [
-        line.split(":", 1)[1].strip()
-        for line in info.read_text().splitlines()
-        if line.startswith("model name")
-    ]
-    cpu = models[0] if models else platform.processor() or "unknown"
-    return {
-        "cpu_model": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "platform": platform.platform(),
-        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
-    }
 
 
 def summarise(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -248,11 +228,10 @@ def markdown(report: dict[str, Any]) -> str:
     m, ingest = report["machine"], report["ingest"]
     rows = report["rows"]
     lines = [
-        "# Ingestion benchmark (provisional)",
+        "# Ingestion benchmark",
         "",
         f"Synthetic ml-25m-like `ratings.csv`: {rows:,} rows, {report['file_mb']:.0f} MB. "
-        f"Measured {report['date']} on a shared machine (other jobs were running; load average at start "
-        f"{', '.join(map(str, m['load_average_at_start']))}), so treat the figures as provisional.",
+        f"Measured {report['date']} (the machine line below gives the load average at the start).",
         "",
         "| step | wall time | rows/s | peak RSS |",
         "|---|---|---|---|",
@@ -272,8 +251,7 @@ def markdown(report: dict[str, Any]) -> str:
         )
     lines += [
         "",
-        f"Machine: {m['cpu_model']}, {m['cores']} cores; Python {m['python']}, numpy {m['numpy']}; "
-        f"{m['platform']}.",
+        describe(m),
         "",
         "Each step ran in a fresh process; peak RSS is that process's `ru_maxrss`. Reproduce with "
         "`make bench-ingest` (the synthetic file is cached under `.work/bench/`).",
@@ -311,11 +289,8 @@ def main() -> None:
         report["channels"] = run_child("channels", folder)
         channels = report["channels"]
         print(f"channels: write {channels['write_seconds']:.2f} s, peak {channels['peak_rss_mb']:.0f} MB")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    write_json_atomic(RESULTS / "ingest.json", report)
-    with atomic_writer(RESULTS / "ingest.md") as sink:
-        sink.write(markdown(report).encode())
-    print(f"wrote {RESULTS / 'ingest.json'} and {RESULTS / 'ingest.md'}")
+    json_path, md_path = write_report("ingest", report, markdown(report))
+    print(f"wrote {json_path} and {md_path}")
 
 
 if __name__ == "__main__":

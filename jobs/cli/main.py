@@ -2,7 +2,7 @@
 
 import click
 
-from jobs.cli import data
+from jobs.cli import data, model
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -11,6 +11,7 @@ def cli() -> None:
 
 
 cli.add_command(data.data)
+cli.add_command(model.model)
 
 
 def main() -> None:

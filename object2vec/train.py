@@ -1,0 +1,259 @@
+"""Train an Object2Vec model from SageMaker-style channels and write output_dir/model.tar.gz.
+
+    result = train({"enc0_max_seq_len": "1", "enc0_vocab_size": "944", ...},
+                   {"train": Path("channels/train"), "validation": Path("channels/validation")}, Path("out"))
+
+Early stopping follows SageMaker: after every epoch the validation loss (mean_squared_error, or cross_entropy
+for softmax) is compared with the best so far; an improvement by more than early_stopping_tolerance resets the
+patience counter, and training stops once early_stopping_patience epochs in a row brought none. The weights of
+the epoch with the lowest validation loss are kept. Without a validation channel all epochs run. With
+negative_sampling_rate > 0, the train channel gets fresh negatives every epoch and the validation/test
+channels get one fixed draw, so their losses are comparable between epochs. Metric lines use SageMaker's
+format, e.g. `#quality_metric: host=algo-1, epoch=3, validation mean_squared_error <loss>=0.91`, on the
+`object2vec` logger.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import math
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from tqdm import tqdm
+
+from object2vec.artifact import ARTIFACT_NAME, save_artifact
+from object2vec.data import Batches, Dataset, read_channel, with_negatives
+from object2vec.errors import DataError, NonFiniteLossError
+from object2vec.hyperparameters import Hyperparameters
+from object2vec.model import Object2Vec
+from object2vec.optim import Optimizer
+from object2vec.pretrained import read_pretrained
+
+log = logging.getLogger("object2vec")
+
+CHANNELS = ("train", "validation", "test", "auxiliary")
+EVAL_BATCH = 4096  # evaluation has no gradients, so bigger batches are simply faster
+
+
+@dataclass
+class TrainResult:
+    """What train() did. Metric names are SageMaker's: train:/validation:/test: then mean_squared_error, or
+    cross_entropy and accuracy; `metrics` holds the kept (best) epoch's figures and the test's."""
+
+    model_path: Path
+    hyperparameters: dict[str, str]
+    metrics: dict[str, float]
+    history: list[dict[str, float]] = field(default_factory=list)  # per epoch, with "epoch" and "seconds"
+    best_epoch: int = 0
+    epochs_run: int = 0
+    stopped_early: bool = False
+    seconds: float = 0.0
+
+
+@contextlib.contextmanager
+def torch_threads(threads: int) -> Iterator[None]:
+    """Run with `threads` intra-op threads, then restore the caller's setting (2-vCPU machines stall with
+    more than needed)."""
+    previous = torch.get_num_threads()
+    torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(previous)
+
+
+def train(
+    hyperparameters: Hyperparameters | Mapping[str, object],
+    channels: Mapping[str, Path],
+    output_dir: Path,
+    *,
+    seed: int = 0,
+    threads: int = 1,
+    progress: bool = True,
+) -> TrainResult:
+    """Validate, read the channels, train, and write output_dir/model.tar.gz. Same seed + data + threads ->
+    identical weights."""
+    started = time.perf_counter()
+    hp = (
+        hyperparameters
+        if isinstance(hyperparameters, Hyperparameters)
+        else Hyperparameters.from_dict(hyperparameters)
+    )
+    unknown = sorted(set(channels) - set(CHANNELS))
+    if unknown or "train" not in channels:
+        problem = f"unknown channel {unknown[0]!r}" if unknown else "the train channel is required"
+        raise DataError(f"channels: {problem} (valid: {', '.join(CHANNELS)})")
+    data = {
+        name: read_channel(Path(path), hp, name) for name, path in channels.items() if name != "auxiliary"
+    }
+    with torch_threads(threads), torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        rng = np.random.default_rng(seed)
+        model = Object2Vec(hp)
+        _load_pretrained(model, hp, channels.get("auxiliary"))
+        if hp.is_regression:
+            # Start at the mean label (negatives included: they are 0), so the first steps learn structure
+            # instead of the offset.
+            mean = float(data["train"].labels.mean()) / (1 + hp.negative_sampling_rate)
+            with torch.no_grad():
+                model.output.bias.fill_(mean)
+        held_out = {
+            name: with_negatives(data[name], hp.negative_sampling_rate, np.random.default_rng([seed, i]))
+            for i, name in enumerate(("validation", "test"))
+            if name in data
+        }
+        result = _fit(model, hp, data["train"], held_out.get("validation"), rng, progress)
+        if "test" in held_out:
+            test = evaluate(model, held_out["test"], hp)
+            result.metrics.update({f"test:{k}": v for k, v in test.items()})
+            _log_metrics("test", test, epoch=None)
+        state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+    result.seconds = time.perf_counter() - started
+    metadata = {
+        "vocab": {"enc0_vocab_size": hp.enc0_vocab_size, "enc1_vocab_size": hp.enc1_vocab_size},
+        "metrics": result.metrics,
+        "history": result.history,
+        "best_epoch": result.best_epoch,
+        "seed": seed,
+        "torch": torch.__version__,
+    }
+    result.model_path = save_artifact(Path(output_dir) / ARTIFACT_NAME, state, hp.to_strings(), metadata)
+    return result
+
+
+def _fit(
+    model: Object2Vec,
+    hp: Hyperparameters,
+    train_data: Dataset,
+    validation: Dataset | None,
+    rng: np.random.Generator,
+    progress: bool,
+) -> TrainResult:
+    optimizer = Optimizer(model, hp, model.token_embeddings())
+    loss_name = "mean_squared_error" if hp.is_regression else "cross_entropy"
+    result = TrainResult(Path(), hp.to_strings(), {})
+    best_loss, best_state, stale = math.inf, None, 0
+    for epoch in range(1, hp.epochs + 1):
+        t0 = time.perf_counter()
+        epoch_data = with_negatives(train_data, hp.negative_sampling_rate, rng)
+        metrics = {
+            f"train:{k}": v for k, v in _train_epoch(model, optimizer, hp, epoch_data, rng, epoch, progress)
+        }
+        _log_metrics("train", {k.split(":")[1]: v for k, v in metrics.items()}, epoch)
+        if validation is not None:
+            scores = evaluate(model, validation, hp)
+            _log_metrics("validation", scores, epoch)
+            metrics.update({f"validation:{k}": v for k, v in scores.items()})
+            loss = scores[loss_name]
+            if not math.isfinite(loss):
+                raise NonFiniteLossError(
+                    f"epoch {epoch}: validation {loss_name} is {loss}; nothing was saved"
+                )
+            if loss < best_loss - hp.early_stopping_tolerance:
+                stale = 0
+            else:
+                stale += 1
+            if loss < best_loss:
+                best_loss, result.best_epoch = loss, epoch
+                best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                result.metrics = dict(metrics)
+        else:
+            result.best_epoch, result.metrics = epoch, dict(metrics)
+        result.history.append({"epoch": epoch, **metrics, "seconds": time.perf_counter() - t0})
+        result.epochs_run = epoch
+        if validation is not None and stale >= hp.early_stopping_patience and epoch < hp.epochs:
+            log.info(
+                "Early stopping: validation %s has not improved by more than %g for %d epochs; keeping "
+                "epoch %d",
+                loss_name, hp.early_stopping_tolerance, stale, result.best_epoch,
+            )  # fmt: skip
+            result.stopped_early = True
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    return result
+
+
+def _train_epoch(
+    model: Object2Vec,
+    optimizer: Optimizer,
+    hp: Hyperparameters,
+    data: Dataset,
+    rng: np.random.Generator,
+    epoch: int,
+    progress: bool,
+) -> list[tuple[str, float]]:
+    model.train()
+    batches = Batches(data, hp.mini_batch_size, rng, hp.bucket_width)
+    total_loss, correct, seen = 0.0, 0, 0
+    bar = tqdm(total=len(batches), desc=f"epoch {epoch}/{hp.epochs}", disable=not progress, leave=False)
+    for step, (in0, in1, labels) in enumerate(batches):
+        output, loss = model(in0, in1, labels)
+        value = loss.item()  # type: ignore[union-attr]
+        if not math.isfinite(value):
+            bar.close()
+            raise NonFiniteLossError(
+                f"epoch {epoch}, batch {step + 1}: training loss is {value}; nothing was saved "
+                f"(try a lower learning_rate than {hp.learning_rate:g})"
+            )
+        optimizer.zero_grad()
+        loss.backward()  # type: ignore[union-attr]
+        optimizer.step()
+        b = len(labels)
+        total_loss, seen = total_loss + value * b, seen + b
+        if not hp.is_regression:
+            correct += int((output.argmax(1) == labels).sum())
+        bar.update(1)
+        if step % 20 == 0:
+            bar.set_postfix(loss=f"{total_loss / seen:.4f}", refresh=False)
+    bar.close()
+    if hp.is_regression:
+        return [("mean_squared_error", total_loss / seen)]
+    return [("cross_entropy", total_loss / seen), ("accuracy", correct / seen)]
+
+
+@torch.inference_mode()
+def evaluate(model: Object2Vec, data: Dataset, hp: Hyperparameters) -> dict[str, float]:
+    """mean_squared_error, or cross_entropy and accuracy, on a dataset (in eval mode: no dropout)."""
+    was_training = model.training
+    model.eval()
+    total_loss, correct = 0.0, 0
+    for in0, in1, labels in Batches(data, max(hp.mini_batch_size, EVAL_BATCH), None, hp.bucket_width):
+        output, loss = model(in0, in1, labels)
+        total_loss += float(loss) * len(labels)  # type: ignore[arg-type]
+        if not hp.is_regression:
+            correct += int((output.argmax(1) == labels).sum())
+    model.train(was_training)
+    if hp.is_regression:
+        return {"mean_squared_error": total_loss / len(data)}
+    return {"cross_entropy": total_loss / len(data), "accuracy": correct / len(data)}
+
+
+def _log_metrics(channel: str, metrics: Mapping[str, float], epoch: int | None) -> None:
+    where = f"host=algo-1, epoch={epoch}" if epoch is not None else "host=algo-1"
+    for name, value in metrics.items():
+        kind = "<score>" if name == "accuracy" else "<loss>"
+        log.info("#quality_metric: %s, %s %s %s=%s", where, channel, name, kind, f"{value:.6g}")
+
+
+def _load_pretrained(model: Object2Vec, hp: Hyperparameters, auxiliary: Path | None) -> None:
+    tables = [model.enc0.embedding, model.enc1.embedding]
+    for side in (0, 1) if tables[0] is not tables[1] else (0,):
+        spec = hp.encoder(side)
+        if not spec.pretrained_embedding_file:
+            continue
+        if auxiliary is None:
+            raise DataError(
+                f"enc{side}_pretrained_embedding_file: {spec.pretrained_embedding_file!r} needs an "
+                "auxiliary channel"
+            )
+        rows, vectors = read_pretrained(Path(auxiliary), spec, side)
+        with torch.no_grad():
+            tables[side].weight[torch.from_numpy(rows)] = torch.from_numpy(vectors)
+        tables[side].weight.requires_grad_(not spec.freeze_pretrained_embedding)
