@@ -7,6 +7,9 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 O2V := $(PY) -m jobs
+# The backend every stack command uses (the CLI reads BACKEND; BUCKET_NAME too, when set).
+BACKEND ?= local
+export BACKEND
 # Set to e.g. https://download.pytorch.org/whl/cpu to get a CPU-only torch on Linux.
 TORCH_INDEX ?=
 TORCH_SPEC := torch==2.13.0
@@ -25,7 +28,8 @@ $(BENCH_READY): $(VENV_READY)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	@touch $@
 
-.PHONY: help venv test lint format data stats bench bench-ingest bench-model clean
+.PHONY: help venv test lint format data stats demo apply train test-events destroy env status \
+	bench bench-ingest bench-model bench-serving clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-14s %s\n", $$1, $$2}'
@@ -49,13 +53,39 @@ data: $(VENV_READY) ## Fetch MovieLens (checksummed) and write Object2Vec channe
 stats: $(VENV_READY) ## Print dataset statistics
 	$(O2V) data stats
 
-bench: bench-ingest bench-model ## Run every benchmark (writes benchmarks/results/)
+demo: apply train test-events ## The whole workshop on this machine: apply, train, then send the test events
+	@echo
+	@echo "The stack is up. Talk to it with boto3 or the aws CLI:  eval \"\$$(make -s env)\""
+	@echo "Tear it down with:  make destroy"
+
+apply: $(VENV_READY) ## Start the local cloud, create the bucket, upload the data, deploy both functions
+	$(O2V) apply
+
+train: $(VENV_READY) ## Train, register and deploy ratingModel, recommendationModel, topNModel; build the index
+	$(O2V) train
+
+test-events: $(VENV_READY) ## Invoke the functions with every event in events/ and print the answers
+	$(O2V) test-events
+
+destroy: $(VENV_READY) ## Delete what apply and train created, stop the local cloud, remove its state
+	$(O2V) destroy
+
+env: $(VENV_READY) ## Print export lines for boto3 and the aws CLI: eval "$(make -s env)"
+	@$(O2V) env
+
+status: $(VENV_READY) ## Is the local cloud running, and are its services ready?
+	$(O2V) cloud status
+
+bench: bench-ingest bench-model bench-serving ## Run every benchmark (writes benchmarks/results/)
 
 bench-ingest: $(VENV_READY) ## Benchmark ingestion on a synthetic 25 M-row ratings file
 	$(PY) -m benchmarks.bench_ingest
 
 bench-model: $(BENCH_READY) ## Train every profile on ml-100k and compare with baselines (slow: the workshop profiles)
 	$(PY) -m benchmarks.bench_model
+
+bench-serving: $(BENCH_READY) ## Latency, throughput and memory of the local stack (its own throw-away stack)
+	$(PY) -m benchmarks.bench_serving
 
 clean: ## Remove the venv and everything the toolkit wrote in .work/ (not downloaded datasets)
 	rm -rf $(VENV) .work

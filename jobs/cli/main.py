@@ -2,7 +2,7 @@
 
 import click
 
-from jobs.cli import data, model
+from jobs.cli import cloud, data, model, stack
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -12,6 +12,9 @@ def cli() -> None:
 
 cli.add_command(data.data)
 cli.add_command(model.model)
+cli.add_command(cloud.cloud)
+for command in (stack.apply, stack.train, stack.test_events, stack.destroy, stack.env):
+    cli.add_command(command)
 
 
 def main() -> None:

@@ -1,0 +1,121 @@
+"""The movie-embedding index built at deploy time, and nearest-neighbour search over it.
+
+The deploy job asks the endpoint once for every trained movie's embedding and stores an `.npz` in
+S3 with a small pointer object beside it (`<prefix>/<endpoint>/current.json`) naming the model
+version. A container loads the index once and re-reads it only when the pointer's ETag changes,
+which happens when a new model version is deployed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+from botocore.exceptions import BotoCoreError, ClientError
+
+from handlers.catalog import read_object
+from handlers.responses import NotFound, Unavailable, UpstreamError
+
+METRICS = ("euclidean", "cosine")
+
+
+@dataclass(frozen=True)
+class EmbeddingIndex:
+    model_version: str
+    movie_ids: np.ndarray  # (n,) int, the movies that have an embedding
+    embeddings: np.ndarray  # (n, d) float32
+    unit: np.ndarray  # (n, d) embeddings scaled to length 1, for cosine
+    titles: dict[int, str]  # every catalog movie, embedded or not
+    positions: dict[int, int] = field(repr=False)
+
+    def position(self, movie_id: int) -> int:
+        if movie_id in self.positions:
+            return self.positions[movie_id]
+        if movie_id in self.titles:
+            raise NotFound(
+                f"movie {movie_id} ({self.titles[movie_id]}) has no embedding: "
+                "it has no ratings in the training data"
+            )
+        raise NotFound(f"movie {movie_id} is not in the catalog")
+
+
+@dataclass(frozen=True)
+class Neighbour:
+    movie_id: int
+    title: str
+    distance: float
+
+
+def nearest(index: EmbeddingIndex, movie_id: int, k: int, metric: str) -> list[Neighbour]:
+    """The k movies closest to `movie_id` (itself excluded); ties go to the lower movie id."""
+    query = index.position(movie_id)
+    if metric == "cosine":
+        distances = 1.0 - index.unit @ index.unit[query]
+    else:
+        distances = np.linalg.norm(index.embeddings - index.embeddings[query], axis=1)
+    distances[query] = np.inf
+    k = min(k, len(distances) - 1)
+    if k <= 0:
+        return []
+    candidates = np.argpartition(distances, k - 1)[:k]
+    ranked = candidates[np.lexsort((index.movie_ids[candidates], distances[candidates]))]
+    return [
+        Neighbour(int(index.movie_ids[i]), index.titles[int(index.movie_ids[i])], float(distances[i]))
+        for i in ranked
+    ]
+
+
+def load_index(raw: bytes, model_version: str) -> EmbeddingIndex:
+    with np.load(io.BytesIO(raw), allow_pickle=False) as arrays:
+        movie_ids = arrays["movie_ids"].astype(np.int64)
+        embeddings = arrays["embeddings"].astype(np.float32)
+        titles = dict(zip(arrays["catalog_ids"].tolist(), arrays["catalog_titles"].tolist(), strict=True))
+    norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
+    unit = embeddings / np.where(norms == 0, 1.0, norms)
+    positions = {int(movie): i for i, movie in enumerate(movie_ids.tolist())}
+    return EmbeddingIndex(model_version, movie_ids, embeddings, unit, titles, positions)
+
+
+@dataclass
+class IndexCache:
+    """Per-container cache: the loaded index and the pointer ETag it came from."""
+
+    s3: Any
+    bucket: str
+    pointer_key: str
+    refresh_seconds: float
+    index: EmbeddingIndex | None = None
+    etag: str | None = None
+    checked_at: float = -float("inf")
+
+    def current(self) -> EmbeddingIndex:
+        now = time.monotonic()
+        if self.index is not None and now - self.checked_at < self.refresh_seconds:
+            return self.index
+        etag = self._pointer_etag()
+        if self.index is None or etag != self.etag:
+            pointer = json.loads(read_object(self.s3, self.bucket, self.pointer_key))
+            raw = read_object(self.s3, self.bucket, pointer["index_key"])
+            self.index = load_index(raw, pointer["model_version"])
+            self.etag = etag
+            movies = len(self.index.movie_ids)
+            loaded = {"event": "index_loaded", "model_version": self.index.model_version, "movies": movies}
+            print(json.dumps(loaded))
+        self.checked_at = now
+        return self.index
+
+    def _pointer_etag(self) -> str:
+        try:
+            return self.s3.head_object(Bucket=self.bucket, Key=self.pointer_key)["ETag"]
+        except ClientError as err:
+            code = err.response.get("Error", {}).get("Code", "Unknown")
+            if code in ("404", "NoSuchKey", "NotFound"):
+                where = f"s3://{self.bucket}/{self.pointer_key}"
+                raise Unavailable(f"no embedding index at {where}: run `make train` to build it") from err
+            raise UpstreamError(f"cannot read s3://{self.bucket}/{self.pointer_key}: {code}") from err
+        except BotoCoreError as err:
+            raise Unavailable(f"cannot reach S3: {err}") from err

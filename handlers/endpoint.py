@@ -1,0 +1,54 @@
+"""Calling a SageMaker endpoint with Object2Vec's JSON wire format, failures mapped to answers.
+
+A model that rejects the request as a client error (ids outside its vocabulary, say) is the
+caller's mistake: 400 with the model's own message. A missing endpoint or one we cannot reach is
+503; any other failure of the endpoint is 502.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from handlers.responses import BadRequest, Unavailable, UpstreamError
+
+Instance = dict[str, list[int]]
+
+
+def predict(runtime: Any, endpoint_name: str, instances: list[Instance]) -> list[dict[str, list[float]]]:
+    """POST `{"instances": [...]}` and return the `predictions` list, one per instance, in order."""
+    body = json.dumps({"instances": instances})
+    try:
+        response = runtime.invoke_endpoint(
+            EndpointName=endpoint_name,
+            ContentType="application/json",
+            Accept="application/json",
+            Body=body,
+        )
+        payload = json.loads(response["Body"].read())
+    except ClientError as err:
+        raise _mapped(endpoint_name, err) from err
+    except BotoCoreError as err:
+        raise Unavailable(f"endpoint '{endpoint_name}' is unreachable: {err}") from err
+    except ValueError as err:
+        raise UpstreamError(f"endpoint '{endpoint_name}' answered with invalid JSON: {err}") from err
+    predictions = payload.get("predictions") if isinstance(payload, dict) else None
+    if not isinstance(predictions, list) or len(predictions) != len(instances):
+        raise UpstreamError(f"endpoint '{endpoint_name}' answered without one prediction per instance")
+    return predictions
+
+
+def _mapped(endpoint_name: str, err: ClientError) -> Exception:
+    error = err.response.get("Error", {})
+    code, message = error.get("Code", "Unknown"), error.get("Message", str(err))
+    if code == "ModelError":
+        original = err.response.get("OriginalStatusCode")
+        detail = err.response.get("OriginalMessage") or message
+        if isinstance(original, int) and 400 <= original < 500:
+            return BadRequest(f"model behind '{endpoint_name}' rejected the request: {detail}")
+        return UpstreamError(f"model behind '{endpoint_name}' failed: {detail}")
+    if code in ("ValidationError", "ModelNotReadyException", "ServiceUnavailable"):
+        return Unavailable(f"endpoint '{endpoint_name}' is not available: {message}")
+    return UpstreamError(f"endpoint '{endpoint_name}' failed with {code}: {message}")

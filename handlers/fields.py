@@ -1,0 +1,57 @@
+"""Reading typed fields out of an event, with a 400 that names the bad field on any mistake."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from typing import Any
+
+from handlers.responses import BadRequest
+
+_DIGITS = re.compile(r"^\s*[0-9]+\s*$")
+
+
+def as_object(event: Any, where: str = "event") -> Mapping[str, Any]:
+    if not isinstance(event, Mapping):
+        raise BadRequest(f"{where} must be a JSON object, got {type(event).__name__}")
+    return event
+
+
+def required(event: Mapping[str, Any], key: str) -> Any:
+    if key not in event:
+        raise BadRequest(f"missing required field '{key}'")
+    return event[key]
+
+
+def positive_int(value: Any, key: str) -> int:
+    """An id: a positive integer, or a string of digits (the workshop accepted `int(...)` of either)."""
+    if isinstance(value, bool):
+        raise BadRequest(f"'{key}' must be a positive integer, got {value!r}")
+    if isinstance(value, int) and value > 0:
+        return value
+    if isinstance(value, str) and _DIGITS.match(value) and int(value) > 0:
+        return int(value)
+    raise BadRequest(f"'{key}' must be a positive integer, got {value!r}")
+
+
+def bounded_int(event: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
+    value = event.get(key, default)
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise BadRequest(f"'{key}' must be an integer in {low}..{high}, got {value!r}")
+    return value
+
+
+def boolean(event: Mapping[str, Any], key: str, default: bool) -> bool:
+    value = event.get(key, default)
+    if not isinstance(value, bool):
+        raise BadRequest(f"'{key}' must be true or false, got {value!r}")
+    return value
+
+
+def choice(event: Mapping[str, Any], key: str, options: tuple[str, ...], default: str | None = None) -> str:
+    value = event.get(key, default)
+    if value is None:
+        raise BadRequest(f"missing required field '{key}' (one of {', '.join(options)})")
+    if value not in options:
+        raise BadRequest(f"'{key}' must be one of {', '.join(options)}, got {value!r}")
+    return value

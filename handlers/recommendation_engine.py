@@ -1,0 +1,233 @@
+"""Recommendation_Engine_Object2Vec: predicted ratings, recommend-or-not decisions, and top-k movies.
+
+Events (`type` is required and must be one of rating, recommendation, top_k):
+- the workshop's `{"data": "{ \\"instances\\": [{\\"in0\\": [789], \\"in1\\": [286]}]}", "type": "rating"}`;
+- `{"type": "rating", "user_id": 789, "movie_id": 286}` or `{"type": ..., "pairs": [[789, 286], ...]}`
+  (pairs may also be `{"user_id": .., "movie_id": ..}` objects);
+- `{"type": "top_k", "user_id": 196, "k": 10, "exclude_rated": true}`.
+Every pair is answered (the workshop used only the first), each with the movie's title and the
+workshop's sentence; an unknown `type` is a 400 (the workshop sent it to the recommendation model).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import boto3
+import numpy as np
+
+from handlers import fields, settings
+from handlers.catalog import Catalog, RatingHistory, parse_history, parse_titles, read_object
+from handlers.endpoint import predict
+from handlers.responses import BadRequest, Body, UpstreamError, api_handler
+
+runtime = boto3.client("sagemaker-runtime", config=settings.CLIENT_CONFIG)
+s3 = boto3.client("s3", config=settings.CLIENT_CONFIG)
+_loaded: dict[str, Any] = {}
+
+TYPES = ("rating", "recommendation", "top_k")
+PAIR_FORMS = ("data", "pairs", "user_id")
+MAX_PAIRS = 1000
+# The workshop's sentences, kept verbatim for callers that parsed them.
+RECOMMEND = "We recommend the user this movie."
+DO_NOT_RECOMMEND = "We DO NOT recommend the user this movie."
+
+MAX_K = 100
+
+
+@dataclass(frozen=True)
+class Pair:
+    user_id: int
+    movie_id: int
+
+    def instance(self) -> dict[str, list[int]]:
+        return {"in0": [self.user_id], "in1": [self.movie_id]}
+
+
+@dataclass(frozen=True)
+class TopKRequest:
+    user_id: int
+    k: int
+    exclude_rated: bool
+
+
+def parse_event(event: Any) -> tuple[str, list[Pair] | TopKRequest]:
+    event = fields.as_object(event)
+    kind = fields.choice(event, "type", TYPES)
+    if kind == "top_k":
+        user = fields.positive_int(fields.required(event, "user_id"), "user_id")
+        k = fields.bounded_int(event, "k", default=10, low=1, high=MAX_K)
+        return kind, TopKRequest(user, k, fields.boolean(event, "exclude_rated", default=True))
+    return kind, parse_pairs(event)
+
+
+def parse_pairs(event: Any) -> list[Pair]:
+    forms = [form for form in PAIR_FORMS if form in event]
+    if len(forms) != 1:
+        raise BadRequest(
+            "give exactly one of 'data' (the workshop's form), 'pairs' or 'user_id' + 'movie_id'"
+        )
+    if forms[0] == "data":
+        pairs = _pairs_from_data(event["data"])
+    elif forms[0] == "pairs":
+        pairs = _pairs_from_list(event["pairs"])
+    else:
+        pairs = [Pair(_id(event, "user_id", "user_id"), _id(event, "movie_id", "movie_id"))]
+    if not 1 <= len(pairs) <= MAX_PAIRS:
+        raise BadRequest(f"between 1 and {MAX_PAIRS} pairs may be asked at once, got {len(pairs)}")
+    return pairs
+
+
+def _id(container: Any, key: str, where: str) -> int:
+    if not isinstance(container, dict) or key not in container:
+        raise BadRequest(f"missing required field '{where}'")
+    return fields.positive_int(container[key], where)
+
+
+def _pairs_from_data(data: Any) -> list[Pair]:
+    if isinstance(data, str):
+        try:
+            data = json.loads(data)
+        except json.JSONDecodeError as err:
+            raise BadRequest(f"'data' is not valid JSON: {err.msg} at column {err.colno}") from None
+    instances = data.get("instances") if isinstance(data, dict) else None
+    if not isinstance(instances, list):
+        raise BadRequest("'data' must hold a JSON object with an 'instances' list")
+    pairs = []
+    for i, instance in enumerate(instances):
+        where = f"data.instances[{i}]"
+        pairs.append(Pair(_single_token(instance, "in0", where), _single_token(instance, "in1", where)))
+    return pairs
+
+
+def _single_token(instance: Any, key: str, where: str) -> int:
+    value = instance.get(key) if isinstance(instance, dict) else None
+    if not isinstance(value, list) or len(value) != 1:
+        raise BadRequest(f"{where}.{key} must be a list holding one positive integer id, got {value!r}")
+    return fields.positive_int(value[0], f"{where}.{key}[0]")
+
+
+def _pairs_from_list(pairs: Any) -> list[Pair]:
+    if not isinstance(pairs, list):
+        raise BadRequest(f"'pairs' must be a list, got {type(pairs).__name__}")
+    parsed = []
+    for i, pair in enumerate(pairs):
+        where = f"pairs[{i}]"
+        if isinstance(pair, list) and len(pair) == 2:
+            user, movie = (
+                fields.positive_int(pair[0], f"{where}[0]"),
+                fields.positive_int(pair[1], f"{where}[1]"),
+            )
+        elif isinstance(pair, dict):
+            user, movie = _id(pair, "user_id", f"{where}.user_id"), _id(pair, "movie_id", f"{where}.movie_id")
+        else:
+            raise BadRequest(f"{where} must be [user_id, movie_id] or an object with user_id and movie_id")
+        parsed.append(Pair(user, movie))
+    return parsed
+
+
+def rating_answer(pair: Pair, scores: list[float], title: str) -> dict[str, Any]:
+    raw = float(scores[0])
+    return {
+        "user_id": pair.user_id,
+        "movie_id": pair.movie_id,
+        "title": title,
+        "rating": min(5.0, max(1.0, raw)),
+        "raw_score": raw,
+        "sentence": "The User will likely rate this movie to " + str([raw]),
+    }
+
+
+def recommendation_answer(pair: Pair, scores: list[float], title: str) -> dict[str, Any]:
+    probability = float(scores[1])
+    recommend = probability > 0.5
+    return {
+        "user_id": pair.user_id,
+        "movie_id": pair.movie_id,
+        "title": title,
+        "recommend": recommend,
+        "probability": probability,
+        "sentence": RECOMMEND if recommend else DO_NOT_RECOMMEND,
+    }
+
+
+def rank_movies(candidates: np.ndarray, scores: np.ndarray, k: int) -> list[tuple[int, float]]:
+    """Highest score first; ties go to the lower movie id."""
+    order = np.lexsort((candidates, -scores))[:k]
+    return [(int(candidates[i]), float(scores[i])) for i in order]
+
+
+def _catalog(bucket: str) -> Catalog:
+    if "catalog" not in _loaded:
+        prefix = settings.env("DATA_PREFIX", default=settings.DEFAULT_DATA_PREFIX)
+        _loaded["catalog"] = parse_titles(read_object(s3, bucket, f"{prefix}/u.item"))
+    return _loaded["catalog"]
+
+
+def _history(bucket: str) -> RatingHistory:
+    if "history" not in _loaded:
+        prefix = settings.env("DATA_PREFIX", default=settings.DEFAULT_DATA_PREFIX)
+        _loaded["history"] = parse_history(read_object(s3, bucket, f"{prefix}/ua.base"))
+    return _loaded["history"]
+
+
+def answer_pairs(kind: str, pairs: list[Pair], bucket: str) -> Body:
+    endpoint = (
+        settings.env("ENDPOINT_NAME_RATING", "ENDPOINT_NANE_RATING")
+        if kind == "rating"
+        else settings.env("ENDPOINT_NAME_REC", "ENDPOINT_NANE_REC")
+    )
+    catalog = _catalog(bucket)
+    titles = [catalog.title(pair.movie_id) for pair in pairs]
+    predictions = predict(runtime, endpoint, [pair.instance() for pair in pairs])
+    _expect_scores(endpoint, predictions, 1 if kind == "rating" else 2)
+    build = rating_answer if kind == "rating" else recommendation_answer
+    answers = [build(p, pred["scores"], t) for p, pred, t in zip(pairs, predictions, titles, strict=True)]
+    return {"type": kind, "endpoint": endpoint, "predictions": answers, "message": answers[0]["sentence"]}
+
+
+def _expect_scores(endpoint: str, predictions: list[dict[str, Any]], count: int) -> None:
+    # A rating model answers one score, a recommendation model two (softmax); the wrong model
+    # behind an endpoint name would otherwise give silently wrong answers.
+    scores = predictions[0].get("scores")
+    if not isinstance(scores, list) or len(scores) != count:
+        raise UpstreamError(f"endpoint '{endpoint}' answered {scores!r}; expected {count} score(s) per pair")
+
+
+def answer_top_k(request: TopKRequest, bucket: str) -> Body:
+    endpoint = settings.env("ENDPOINT_NAME_TOPN")
+    catalog, history = _catalog(bucket), _history(bucket)
+    rated = history.rated(request.user_id)
+    candidates = history.trained_movies
+    if request.exclude_rated:
+        candidates = np.setdiff1d(candidates, rated)
+    instances = [{"in0": [request.user_id], "in1": [int(m)]} for m in candidates]
+    predictions = predict(runtime, endpoint, instances)
+    # A classifier's scores are [p(0), p(1)]: rank by p(1). A regressor has one score.
+    scores = np.array([pred["scores"][-1] for pred in predictions], dtype=np.float64)
+    ranked = rank_movies(candidates, scores, request.k)
+    recommendations = [
+        {"rank": rank, "movie_id": movie, "title": catalog.title(movie), "score": score}
+        for rank, (movie, score) in enumerate(ranked, start=1)
+    ]
+    titles = ", ".join(item["title"] for item in recommendations)
+    return {
+        "type": "top_k",
+        "endpoint": endpoint,
+        "user_id": request.user_id,
+        "k": request.k,
+        "exclude_rated": request.exclude_rated,
+        "recommendations": recommendations,
+        "message": f"Top {len(recommendations)} movies for user {request.user_id}: {titles}",
+    }
+
+
+@api_handler
+def lambda_handler(event: Any, context: Any) -> Body:
+    bucket = settings.env("BUCKET_NAME")
+    kind, request = parse_event(event)
+    if isinstance(request, TopKRequest):
+        return answer_top_k(request, bucket)
+    return answer_pairs(kind, request, bucket)

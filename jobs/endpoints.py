@@ -1,0 +1,129 @@
+"""Deploy a registered model behind its endpoint, and take endpoints down, with the SageMaker API.
+
+Each model version gets its own SageMaker Model and EndpointConfig, both named after the version
+(`ratingModel-v0003-1a2b3c4d`); the endpoint (`ratingModel`) is created once and afterwards
+updated to the new config, so a redeploy swaps models without taking the endpoint down.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from jobs.errors import StackError
+from jobs.images import object2vec_image
+from jobs.registry import ModelRecord
+from jobs.stack import Stack
+
+VARIANT = "AllTraffic"
+INSTANCE_TYPE = "ml.m4.xlarge"  # the workshop's hosting instance; the local backend ignores it
+
+
+def deploy_endpoint(sagemaker: Any, stack: Stack, record: ModelRecord, *, timeout: float = 600) -> str:
+    """Point `record.model_name`'s endpoint at `record`, and wait until it is InService."""
+    name = record.model_version
+    if not _exists(sagemaker.describe_model, ModelName=name):
+        sagemaker.create_model(
+            ModelName=name,
+            PrimaryContainer={"Image": object2vec_image(stack.region), "ModelDataUrl": record.artifact_uri},
+            ExecutionRoleArn=stack.training_role_arn,
+        )
+    if not _exists(sagemaker.describe_endpoint_config, EndpointConfigName=name):
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=name,
+            ProductionVariants=[
+                {
+                    "VariantName": VARIANT,
+                    "ModelName": name,
+                    "InitialInstanceCount": 1,
+                    "InstanceType": INSTANCE_TYPE,
+                }
+            ],
+        )
+    endpoint = record.model_name
+    current = _describe_endpoint(sagemaker, endpoint)
+    if current is None:
+        sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=name)
+        action = "created"
+    elif current["EndpointConfigName"] != name:
+        sagemaker.update_endpoint(EndpointName=endpoint, EndpointConfigName=name)
+        action = "updated"
+    else:
+        action = "unchanged"
+    wait_in_service(sagemaker, endpoint, timeout)
+    return action
+
+
+def wait_in_service(sagemaker: Any, endpoint: str, timeout: float) -> None:
+    # boto3's endpoint_in_service waiter polls every 30 s; a local endpoint is ready in well under one.
+    deadline = time.monotonic() + timeout
+    delay = 0.2
+    while True:
+        description = sagemaker.describe_endpoint(EndpointName=endpoint)
+        state = description["EndpointStatus"]
+        if state == "InService":
+            return
+        if state == "Failed":
+            raise StackError(
+                f"endpoint {endpoint} failed: {description.get('FailureReason', 'no reason given')}"
+            )
+        if time.monotonic() > deadline:
+            raise StackError(f"endpoint {endpoint} is still {state} after {timeout:.0f} s")
+        time.sleep(delay)
+        delay = min(delay * 2, 15.0)
+
+
+def delete_endpoints(sagemaker: Any, stack: Stack) -> list[str]:
+    """Delete the stack's endpoints and every model/config version they were built from."""
+    deleted = []
+    for slot in stack.models:
+        if _describe_endpoint(sagemaker, slot.endpoint) is not None:
+            sagemaker.delete_endpoint(EndpointName=slot.endpoint)
+            deleted.append(f"endpoint {slot.endpoint}")
+        prefix = f"{slot.endpoint}-v"
+        for config in _names(
+            sagemaker.list_endpoint_configs, "EndpointConfigs", "EndpointConfigName", prefix
+        ):
+            sagemaker.delete_endpoint_config(EndpointConfigName=config)
+            deleted.append(f"endpoint config {config}")
+        for model in _names(sagemaker.list_models, "Models", "ModelName", prefix):
+            sagemaker.delete_model(ModelName=model)
+            deleted.append(f"model {model}")
+    return deleted
+
+
+def _names(list_call: Any, key: str, field: str, prefix: str) -> list[str]:
+    names, token = [], None
+    while True:
+        page = list_call(NameContains=prefix, **({"NextToken": token} if token else {}))
+        names += [item[field] for item in page[key] if item[field].startswith(prefix)]
+        token = page.get("NextToken")
+        if not token:
+            return names
+
+
+def _describe_endpoint(sagemaker: Any, endpoint: str) -> dict[str, Any] | None:
+    try:
+        return sagemaker.describe_endpoint(EndpointName=endpoint)
+    except ClientError as err:
+        if _not_found(err):
+            return None
+        raise
+
+
+def _exists(describe: Any, **name: str) -> bool:
+    try:
+        describe(**name)
+    except ClientError as err:
+        if _not_found(err):
+            return False
+        raise
+    return True
+
+
+def _not_found(err: ClientError) -> bool:
+    # SageMaker reports a missing model/config/endpoint as a ValidationException ("Could not find ...").
+    error = err.response.get("Error", {})
+    return error.get("Code") == "ValidationException" and "Could not find" in error.get("Message", "")

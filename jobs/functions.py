@@ -1,0 +1,56 @@
+"""Deploy and delete the stack's Lambda functions through the Lambda API (create or update)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from jobs.lambda_package import code_sha256
+from jobs.stack import FunctionSpec, Stack
+
+RUNTIME = "python3.12"
+_WAIT = {"Delay": 1, "MaxAttempts": 120}
+
+
+def deploy_function(lambda_client: Any, stack: Stack, spec: FunctionSpec, package: bytes) -> str:
+    """Create the function, or bring its code and configuration up to date. Returns what was done."""
+    configuration = {
+        "Runtime": RUNTIME,
+        "Role": stack.role_arn,
+        "Handler": spec.handler,
+        "Timeout": spec.timeout,
+        "MemorySize": spec.memory_size,
+        "Environment": {"Variables": stack.function_environment(spec)},
+    }
+    try:
+        current = lambda_client.get_function_configuration(FunctionName=spec.name)
+    except lambda_client.exceptions.ResourceNotFoundException:
+        lambda_client.create_function(FunctionName=spec.name, Code={"ZipFile": package}, **configuration)
+        lambda_client.get_waiter("function_active_v2").wait(FunctionName=spec.name, WaiterConfig=_WAIT)
+        return "created"
+    changed = []
+    if current.get("CodeSha256") != code_sha256(package):
+        lambda_client.update_function_code(FunctionName=spec.name, ZipFile=package)
+        lambda_client.get_waiter("function_updated_v2").wait(FunctionName=spec.name, WaiterConfig=_WAIT)
+        changed.append("code")
+    if _differs(current, configuration):
+        lambda_client.update_function_configuration(FunctionName=spec.name, **configuration)
+        lambda_client.get_waiter("function_updated_v2").wait(FunctionName=spec.name, WaiterConfig=_WAIT)
+        changed.append("configuration")
+    return "updated " + " and ".join(changed) if changed else "unchanged"
+
+
+def _differs(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
+    variables = current.get("Environment", {}).get("Variables", {})
+    if variables != wanted["Environment"]["Variables"]:
+        return True
+    return any(
+        current.get(key) != wanted[key] for key in ("Runtime", "Role", "Handler", "Timeout", "MemorySize")
+    )
+
+
+def delete_function(lambda_client: Any, name: str) -> bool:
+    try:
+        lambda_client.delete_function(FunctionName=name)
+    except lambda_client.exceptions.ResourceNotFoundException:
+        return False
+    return True

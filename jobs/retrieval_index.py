@@ -1,0 +1,104 @@
+"""Build the movie-embedding index the retrieval function serves from.
+
+Run at deploy time: it asks the endpoint once for every trained movie's embedding (`in1` only, in
+batches) and stores an `.npz` tagged with the model version, then updates the pointer
+`<index_prefix>/<endpoint>/current.json` that the function watches. The format is read by
+`handlers/embedding_index.py`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+
+from jobs.errors import StackError
+from jobs.registry import ModelRecord
+from jobs.stack import Stack
+
+INDEX_FORMAT_VERSION = 1
+MAX_BATCH = 500
+# A real endpoint's answer may not exceed 6 MB; an embedding costs about 22 bytes of JSON per float
+# (2048-float workshop embeddings: 45 KB each), so a request asks for at most ~4 MB of them.
+RESPONSE_BUDGET_BYTES = 4_000_000
+JSON_BYTES_PER_FLOAT = 22
+DEFAULT_ENC_DIM = 4096  # SageMaker's default, for records that do not say
+
+
+@dataclass(frozen=True)
+class IndexInfo:
+    model_version: str
+    index_key: str
+    pointer_key: str
+    movies: int
+    dim: int
+
+
+def pointer_key(stack: Stack, endpoint: str) -> str:
+    return f"{stack.index_prefix}/{endpoint}/current.json"
+
+
+def batch_size(enc_dim: int) -> int:
+    return max(1, min(MAX_BATCH, RESPONSE_BUDGET_BYTES // (enc_dim * JSON_BYTES_PER_FLOAT)))
+
+
+def fetch_embeddings(runtime: Any, endpoint: str, movie_ids: np.ndarray, batch: int) -> np.ndarray:
+    chunks = []
+    for start in range(0, len(movie_ids), batch):
+        batch_ids = movie_ids[start : start + batch]
+        body = json.dumps({"instances": [{"in1": [int(m)]} for m in batch_ids]})
+        response = runtime.invoke_endpoint(
+            EndpointName=endpoint, ContentType="application/json", Accept="application/json", Body=body
+        )
+        predictions = json.loads(response["Body"].read())["predictions"]
+        if len(predictions) != len(batch_ids):
+            raise StackError(
+                f"endpoint {endpoint} returned {len(predictions)} embeddings for {len(batch_ids)} movies"
+            )
+        chunks.append(np.asarray([p["embeddings"] for p in predictions], dtype=np.float32))
+    return np.concatenate(chunks)
+
+
+def build_index(
+    runtime: Any,
+    s3: Any,
+    stack: Stack,
+    record: ModelRecord,
+    movie_ids: np.ndarray,
+    catalog: dict[int, str],
+) -> IndexInfo:
+    """Embed `movie_ids` through the deployed endpoint and publish the index for `record`'s version."""
+    endpoint = stack.retrieval_endpoint
+    movie_ids = np.unique(movie_ids).astype(np.int32)
+    enc_dim = int(record.hyperparameters.get("enc_dim", DEFAULT_ENC_DIM))
+    embeddings = fetch_embeddings(runtime, endpoint, movie_ids, batch_size(enc_dim))
+    catalog_ids = np.array(sorted(catalog), dtype=np.int32)
+    buffer = io.BytesIO()
+    np.savez_compressed(
+        buffer,
+        movie_ids=movie_ids,
+        embeddings=embeddings,
+        catalog_ids=catalog_ids,
+        catalog_titles=np.array([catalog[int(i)] for i in catalog_ids]),
+    )
+    index_key = f"{stack.index_prefix}/{endpoint}/{record.model_version}/embeddings.npz"
+    s3.put_object(Bucket=stack.bucket, Key=index_key, Body=buffer.getvalue())
+    info = IndexInfo(
+        record.model_version, index_key, pointer_key(stack, endpoint), len(movie_ids), embeddings.shape[1]
+    )
+    pointer = {
+        "format_version": INDEX_FORMAT_VERSION,
+        "endpoint_name": endpoint,
+        "model_version": info.model_version,
+        "index_key": index_key,
+        "movies": info.movies,
+        "dim": info.dim,
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+    # The pointer goes last: the function switches only once the whole index is in place.
+    s3.put_object(Bucket=stack.bucket, Key=info.pointer_key, Body=json.dumps(pointer, indent=2).encode())
+    return info

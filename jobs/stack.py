@@ -1,0 +1,100 @@
+"""The stack's names: the one place the bucket, keys, functions and endpoints are named.
+
+Everything that creates, calls or deletes a resource takes these names from a `Stack`, so the
+local backend, the AWS backend and the Terraform that declares the AWS resources cannot drift
+apart. The defaults are the workshop's names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+BACKENDS = ("local",)
+DEFAULT_LOCAL_BUCKET = "rec-engine-workshop-local"
+
+
+@dataclass(frozen=True)
+class ModelSlot:
+    """One deployed model: the task its channels come from, the profile it trains with, its endpoint."""
+
+    task: str
+    profile: str
+    endpoint: str
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One Lambda function: its handler in handlers/, sizing, and which events/ folder tests it."""
+
+    name: str
+    handler: str
+    events_folder: str
+    timeout: int
+    memory_size: int
+
+
+@dataclass(frozen=True)
+class Stack:
+    backend: str = "local"
+    region: str = "us-east-1"
+    account_id: str = "123456789012"
+    bucket: str = DEFAULT_LOCAL_BUCKET
+    dataset: str = "ml-100k"
+    protocol: str = "holdout"
+    data_prefix: str = "object2vec/movielens/ml-100k"
+    input_prefix: str = "object2vec/movielens/input"
+    output_prefix: str = "object2vec/movielens/output"
+    registry_prefix: str = "object2vec/movielens/registry"
+    index_prefix: str = "object2vec/movielens/index"
+    role_name: str = "Lambda_ServerlessWorkshop_Role"
+    training_role_name: str = "Object2Vec_Training_Role"
+    rating: ModelSlot = ModelSlot("rating", "rating", "ratingModel")
+    recommendation: ModelSlot = ModelSlot("recommendation", "recommendation", "recommendationModel")
+    top_n: ModelSlot = ModelSlot("implicit", "implicit", "topNModel")
+    recommendation_function: FunctionSpec = FunctionSpec(
+        "Recommendation_Engine_Object2Vec",
+        "handlers.recommendation_engine.lambda_handler",
+        "recommendation_engine",
+        30,
+        256,
+    )
+    # The workshop sized retrieval at 512 MB because it rebuilt everything per call; the index needs far less.
+    retrieval_function: FunctionSpec = FunctionSpec(
+        "Movie_Retrieval_Object2Vec", "handlers.movie_retrieval.lambda_handler", "movie_retrieval", 30, 256
+    )
+    # Which endpoint's movie embeddings the retrieval index is built from (the workshop's choice).
+    retrieval_endpoint: str = "recommendationModel"
+    extra_function_env: dict[str, str] = field(default_factory=dict)
+    # Hyperparameters set on top of every slot's profile (tests train for two epochs this way).
+    training_overrides: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def models(self) -> tuple[ModelSlot, ...]:
+        return (self.rating, self.recommendation, self.top_n)
+
+    @property
+    def functions(self) -> tuple[FunctionSpec, ...]:
+        return (self.recommendation_function, self.retrieval_function)
+
+    @property
+    def role_arn(self) -> str:
+        return f"arn:aws:iam::{self.account_id}:role/{self.role_name}"
+
+    @property
+    def training_role_arn(self) -> str:
+        return f"arn:aws:iam::{self.account_id}:role/{self.training_role_name}"
+
+    def function_environment(self, function: FunctionSpec) -> dict[str, str]:
+        common = {"BUCKET_NAME": self.bucket, **self.extra_function_env}
+        if function == self.recommendation_function:
+            return {
+                **common,
+                "ENDPOINT_NAME_RATING": self.rating.endpoint,
+                "ENDPOINT_NAME_REC": self.recommendation.endpoint,
+                "ENDPOINT_NAME_TOPN": self.top_n.endpoint,
+                "DATA_PREFIX": self.data_prefix,
+            }
+        return {**common, "ENDPOINT_NAME": self.retrieval_endpoint, "INDEX_PREFIX": self.index_prefix}
+
+    def input_key(self, task: str, channel: str, filename: str) -> str:
+        return f"{self.input_prefix}/{task}/{channel}/{filename}"

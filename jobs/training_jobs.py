@@ -1,0 +1,111 @@
+"""Launch SageMaker training jobs for the stack's models and wait for them, with progress bars.
+
+The same `CreateTrainingJob` request goes to AWS or to the local cloud (whose SageMaker runs our
+PyTorch Object2Vec for the built-in image); only the endpoint URL differs.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from tqdm import tqdm
+
+from jobs.errors import StackError
+from jobs.images import object2vec_image
+from jobs.stack import ModelSlot, Stack
+
+# Training instance for the AWS backend (the workshop's); the local backend ignores it.
+INSTANCE_TYPE = "ml.p2.xlarge"
+_EPOCH = re.compile(r"epoch (\d+)/(\d+)")
+FINAL_STATES = ("Completed", "Failed", "Stopped")
+
+
+@dataclass(frozen=True)
+class FinishedJob:
+    name: str
+    slot: ModelSlot
+    artifact_uri: str
+    hyperparameters: dict[str, str]
+    metrics: dict[str, float]
+    seconds: float
+
+
+def job_name(slot: ModelSlot, now: datetime | None = None) -> str:
+    """`ratingModel-20261128-021530`: unique per second, and a valid SageMaker name."""
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
+    return f"{slot.endpoint}-{stamp}"
+
+
+def create_job(
+    sagemaker: Any, stack: Stack, slot: ModelSlot, name: str, hyperparameters: dict[str, str]
+) -> None:
+    channels = ("train", "validation", "test")
+    sagemaker.create_training_job(
+        TrainingJobName=name,
+        AlgorithmSpecification={"TrainingImage": object2vec_image(stack.region), "TrainingInputMode": "File"},
+        RoleArn=stack.training_role_arn,
+        HyperParameters=hyperparameters,
+        InputDataConfig=[
+            {
+                "ChannelName": channel,
+                "ContentType": "application/jsonlines",
+                "DataSource": {
+                    "S3DataSource": {
+                        "S3DataType": "S3Prefix",
+                        "S3Uri": f"s3://{stack.bucket}/{stack.input_prefix}/{slot.task}/{channel}/",
+                        "S3DataDistributionType": "ShardedByS3Key",
+                    }
+                },
+            }
+            for channel in channels
+        ],
+        OutputDataConfig={"S3OutputPath": f"s3://{stack.bucket}/{stack.output_prefix}"},
+        ResourceConfig={"InstanceType": INSTANCE_TYPE, "InstanceCount": 1, "VolumeSizeInGB": 10},
+        StoppingCondition={"MaxRuntimeInSeconds": 3600},
+    )
+
+
+def wait_for_job(sagemaker: Any, name: str, slot: ModelSlot, *, poll: float = 0.5) -> FinishedJob:
+    """Poll until the job ends; a bar follows the epochs the job reports in its status message."""
+    bar = tqdm(desc=f"train {slot.endpoint}", unit="epoch", total=None, leave=True)
+    try:
+        while True:
+            job = sagemaker.describe_training_job(TrainingJobName=name)
+            _advance(bar, job)
+            if job["TrainingJobStatus"] in FINAL_STATES:
+                if job["TrainingJobStatus"] == "Completed" and bar.total:
+                    bar.total = bar.n  # early stopping ends before the last epoch: show 100 %
+                break
+            time.sleep(poll)
+    finally:
+        bar.close()
+    if job["TrainingJobStatus"] != "Completed":
+        reason = job.get("FailureReason", "no reason given")
+        raise StackError(f"training job {name} {job['TrainingJobStatus'].lower()}: {reason}")
+    started, ended = job.get("TrainingStartTime"), job.get("TrainingEndTime")
+    return FinishedJob(
+        name=name,
+        slot=slot,
+        artifact_uri=job["ModelArtifacts"]["S3ModelArtifacts"],
+        hyperparameters=dict(job.get("HyperParameters", {})),
+        metrics={m["MetricName"]: float(m["Value"]) for m in job.get("FinalMetricDataList", [])},
+        seconds=(ended - started).total_seconds() if started and ended else 0.0,
+    )
+
+
+def _advance(bar: tqdm, job: dict[str, Any]) -> None:
+    transitions = job.get("SecondaryStatusTransitions") or [{}]
+    message = transitions[-1].get("StatusMessage", "")
+    bar.set_postfix_str(job.get("SecondaryStatus", ""), refresh=False)
+    if match := _EPOCH.search(message):
+        # "Training epoch 3/20" names the epoch under way, so two are done.
+        done, total = int(match.group(1)) - 1, int(match.group(2))
+        if bar.total != total:
+            bar.total = total
+        bar.update(done - bar.n)
+    else:
+        bar.refresh()

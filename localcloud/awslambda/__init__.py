@@ -1,0 +1,1 @@
+"""Lambda: functions, layers and Invoke, with handlers running in worker processes."""

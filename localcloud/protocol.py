@@ -1,0 +1,299 @@
+"""The HTTP layer shared by our SageMaker and Lambda services: routing, request parsing, and the ONE
+place where responses and AWS errors are serialized.
+
+Why the stdlib server and not werkzeug/flask: an InvokeEndpoint for one rating pair must answer in
+about a millisecond over loopback, so the layer stays thin. HTTP/1.1 keep-alive (botocore reuses its
+connections) and TCP_NODELAY plus a single write per response avoid the Nagle/delayed-ACK stall.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import re
+import socket
+import sys
+import threading
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from email.message import Message
+from email.utils import formatdate
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+log = logging.getLogger("localcloud")
+
+# Larger bodies are never read into memory: the connection is answered and closed instead.
+HARD_BODY_LIMIT = 128 * 1024 * 1024
+
+
+class AwsError(Exception):
+    """An error an AWS service returns: error code, message and HTTP status, plus extra body members.
+
+    `message_key` is "message" or "Message" depending on the error shape in botocore's model;
+    `error_type_header=False` reproduces the few AWS answers that carry no error code at all.
+    """
+
+    def __init__(
+        self,
+        code: str,
+        message: str,
+        status: int = 400,
+        *,
+        fields: dict[str, Any] | None = None,
+        headers: dict[str, str] | None = None,
+        message_key: str = "message",
+        error_type_header: bool = True,
+    ) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+        self.status = status
+        self.fields = fields or {}
+        self.headers = headers or {}
+        self.message_key = message_key
+        self.error_type_header = error_type_header
+
+
+@dataclass
+class Request:
+    method: str
+    path: str
+    query: dict[str, list[str]]
+    headers: Message
+    body: bytes
+    params: dict[str, str] = field(default_factory=dict)
+
+    def header(self, name: str, default: str | None = None) -> str | None:
+        return self.headers.get(name, default)
+
+    def query_one(self, name: str, default: str | None = None) -> str | None:
+        values = self.query.get(name)
+        return values[0] if values else default
+
+    def json(self) -> dict[str, Any]:
+        if not self.body:
+            return {}
+        try:
+            value = json.loads(self.body)
+        except ValueError as exc:
+            raise AwsError("SerializationException", f"Request body is not valid JSON: {exc}") from exc
+        if not isinstance(value, dict):
+            raise AwsError("SerializationException", "Request body must be a JSON object")
+        return value
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+Handler = Callable[[Request], Response]
+
+
+@dataclass(frozen=True)
+class Route:
+    method: str
+    pattern: re.Pattern[str]
+    handler: Handler
+    max_body: int = HARD_BODY_LIMIT
+    # What to answer when the body is over max_body (the caller builds the AWS-specific error).
+    too_large: Callable[[int], AwsError] | None = None
+    # awsJson protocol (errors carry "__type") rather than rest-json.
+    aws_json: bool = False
+
+
+def route(
+    method: str,
+    pattern: str,
+    handler: Handler,
+    *,
+    max_body: int = HARD_BODY_LIMIT,
+    too_large: Callable[[int], AwsError] | None = None,
+    aws_json: bool = False,
+) -> Route:
+    return Route(method, re.compile(pattern), handler, max_body, too_large, aws_json)
+
+
+def json_default(value: Any) -> Any:
+    """awsJson and rest-json both default to epoch seconds for timestamps."""
+    if isinstance(value, datetime):
+        return value.timestamp()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def json_response(value: Any, status: int = 200, content_type: str = "application/json") -> Response:
+    body = json.dumps(value, default=json_default).encode()
+    return Response(status, body, {"Content-Type": content_type})
+
+
+def error_response(error: AwsError, *, aws_json: bool = False) -> Response:
+    """Serialize an AWS error: `x-amzn-ErrorType` header and a JSON body (plus `__type` for awsJson)."""
+    body: dict[str, Any] = {error.message_key: error.message, **error.fields}
+    headers = {"Content-Type": "application/x-amz-json-1.1" if aws_json else "application/json"}
+    if error.error_type_header:
+        headers["x-amzn-ErrorType"] = error.code
+        if aws_json:
+            body = {"__type": error.code, **body}
+    headers.update(error.headers)
+    return Response(error.status, json.dumps(body).encode(), headers)
+
+
+class AwsHTTPServer(ThreadingHTTPServer):
+    """One service on one port: a route table, a health route, and one error serializer."""
+
+    daemon_threads = True
+    allow_reuse_address = True
+
+    def __init__(self, listener: socket.socket, name: str, routes: list[Route], state_dir: str) -> None:
+        """Serve on an already bound and listening socket (so binding errors surface before any work).
+        `state_dir` is reported on the health route: it tells two local clouds apart."""
+        self.service_name = name
+        self.routes = routes
+        self.state_dir = state_dir
+        self.ready = threading.Event()
+        super().__init__(listener.getsockname(), AwsRequestHandler, bind_and_activate=False)
+        self.socket.close()
+        self.socket = listener
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hangs up mid-answer is routine; anything else is logged, never fatal."""
+        if isinstance(sys.exc_info()[1], ConnectionError):
+            return
+        log.exception("%s: error while serving %s", self.service_name, client_address)
+
+    def find(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
+        for r in self.routes:
+            if r.method != method:
+                continue
+            match = r.pattern.fullmatch(path)
+            if match:
+                return r, {k: unquote(v) for k, v in match.groupdict().items()}
+        return None
+
+
+class AwsRequestHandler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True
+    server: AwsHTTPServer
+
+    def do_GET(self) -> None:
+        self._handle()
+
+    def do_POST(self) -> None:
+        self._handle()
+
+    def do_PUT(self) -> None:
+        self._handle()
+
+    def do_DELETE(self) -> None:
+        self._handle()
+
+    def do_HEAD(self) -> None:
+        self._handle()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Access logging would cost more than the request itself; errors are logged where raised."""
+
+    def _handle(self) -> None:
+        request_id = str(uuid.uuid4())
+        split = urlsplit(self.path)
+        path = split.path
+        if path == "/_localcloud/health":
+            self._send(self._health(), request_id)
+            return
+        found = self.server.find(self.command, path)
+        length = int(self.headers.get("Content-Length") or 0)
+        if found is None:
+            self._discard_body(length)
+            error = AwsError("UnknownOperationException", f"No operation at {self.command} {path}", 404)
+            self._send(error_response(error), request_id)
+            return
+        r, params = found
+        if length > r.max_body:
+            self._refuse_body(r, length, request_id)
+            return
+        body = self._read_body(length)
+        request = Request(self.command, path, parse_qs(split.query), self.headers, body, params)
+        self._send(self._dispatch(r, request), request_id)
+
+    def _dispatch(self, r: Route, request: Request) -> Response:
+        try:
+            return r.handler(request)
+        except AwsError as error:
+            return error_response(error, aws_json=r.aws_json)
+        except Exception as exc:  # a bug in a backend must not kill the connection thread
+            log.exception("%s %s failed", request.method, request.path)
+            error = AwsError("InternalFailure", f"{type(exc).__name__}: {exc}", 500)
+            return error_response(error, aws_json=r.aws_json)
+
+    def _health(self) -> Response:
+        ready = self.server.ready.is_set()
+        body = {
+            "service": self.server.service_name,
+            "pid": os.getpid(),
+            "ready": ready,
+            "state_dir": self.server.state_dir,
+        }
+        return json_response(body, 200 if ready else 503)
+
+    def _read_body(self, length: int) -> bytes:
+        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
+            return self._read_chunked()
+        return self.rfile.read(length) if length else b""
+
+    def _read_chunked(self) -> bytes:
+        chunks = []
+        while True:
+            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+            if size == 0:
+                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                    pass
+                return b"".join(chunks)
+            chunks.append(self.rfile.read(size))
+            self.rfile.readline()
+
+    def _discard_body(self, length: int) -> None:
+        remaining = length
+        while remaining > 0:
+            chunk = self.rfile.read(min(remaining, 1 << 20))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+
+    def _refuse_body(self, r: Route, length: int, request_id: str) -> None:
+        """Answer an oversize request like AWS; read the body first so the client sees the answer."""
+        error = r.too_large(length) if r.too_large else AwsError("RequestEntityTooLarge", "Too large", 413)
+        if length <= HARD_BODY_LIMIT:
+            self._discard_body(length)
+        else:
+            self.close_connection = True
+        self._send(error_response(error, aws_json=r.aws_json), request_id)
+
+    def _send(self, response: Response, request_id: str) -> None:
+        try:
+            phrase = HTTPStatus(response.status).phrase
+        except ValueError:  # e.g. SageMaker's 530: no standard reason phrase
+            phrase = "Error"
+        lines = [f"HTTP/1.1 {response.status} {phrase}"]
+        headers = {"x-amzn-RequestId": request_id, "Date": formatdate(usegmt=True), **response.headers}
+        body = b"" if self.command == "HEAD" else response.body
+        headers["Content-Length"] = str(len(response.body))
+        if self.close_connection:
+            headers["Connection"] = "close"
+        lines.extend(f"{k}: {v}" for k, v in headers.items())
+        head = ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1", errors="replace")
+        self.wfile.write(head + body)  # one write: no Nagle/delayed-ACK stall between head and body
+
+
+def serve_in_thread(server: AwsHTTPServer) -> threading.Thread:
+    thread = threading.Thread(target=server.serve_forever, name=f"{server.service_name}-http", daemon=True)
+    thread.start()
+    return thread

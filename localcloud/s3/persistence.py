@@ -1,0 +1,194 @@
+"""Write-through mirror of moto's in-memory S3 onto disk, and its restore.
+
+Pinned to moto 5.2.5 internals (checked against `moto/s3/models.py`): `s3_backends[account]["aws"]`
+is an `S3Backend` whose `buckets` map names to `FakeBucket`s; `FakeBucket.keys` is a
+`_VersionedKeyStore` whose `items()` yields the latest `FakeKey` (or `FakeDeleteMarker`) per key;
+`FakeKey` exposes `value`, `etag`, `last_modified`, `metadata` (a `LowercaseDict`), `storage_class`,
+`checksum_algorithm`/`checksum_value`/`checksum_type`/`checksum_parts`. Restoring goes through the
+backend methods `create_bucket` and `put_object`, then sets the attributes those do not take.
+
+Layout, per bucket: `<root>/<bucket>/manifest.json` (key → blob + metadata) and content-addressed
+`<root>/<bucket>/blobs/<sha256>`. Blobs are written before the manifest that names them, and
+unreferenced blobs are removed after it, so the manifest on disk is always complete.
+
+Not mirrored: versions other than the latest, in-progress multipart uploads, bucket policies, tags,
+lifecycle/CORS/notification configuration.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import threading
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from moto.core import DEFAULT_ACCOUNT_ID
+from moto.s3.models import FakeKey, S3Backend, s3_backends
+
+from localcloud.storage import atomic_write_bytes, atomic_write_json, clean_trash, read_json, remove_tree
+
+_SAFE_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,254}$")
+_MANIFEST_VERSION = 1
+
+
+def s3_backend() -> S3Backend:
+    """The backend every request lands in: moto maps our dummy credentials to its default account."""
+    return s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+
+
+@dataclass(frozen=True)
+class ObjectEntry:
+    """What the manifest records for one object."""
+
+    blob: str
+    etag: str
+    size: int
+    last_modified: str
+    metadata: dict[str, str]
+    storage_class: str
+    checksum_algorithm: str | None
+    checksum_value: str | None
+    # A multipart upload's checksum is COMPOSITE: served as "<value>-<parts>".
+    checksum_type: str | None = None
+    checksum_parts: int | None = None
+
+    @classmethod
+    def of(cls, key: FakeKey, blob: str) -> ObjectEntry:
+        return cls(
+            blob=blob,
+            etag=key.etag.strip('"'),
+            size=key.size,
+            last_modified=key.last_modified.isoformat(),
+            metadata={k: str(v) for k, v in key.metadata.items()},
+            storage_class=key.storage_class or "STANDARD",
+            checksum_algorithm=key.checksum_algorithm,
+            checksum_value=key.checksum_value,
+            checksum_type=key.checksum_type,
+            checksum_parts=key.checksum_parts,
+        )
+
+    def same_version(self, key: FakeKey) -> bool:
+        return (
+            self.etag == key.etag.strip('"')
+            and self.size == key.size
+            and self.last_modified == key.last_modified.isoformat()
+            and self.metadata == {k: str(v) for k, v in key.metadata.items()}
+        )
+
+
+class S3Mirror:
+    """Keeps `<root>` equal to moto's buckets. `sync(name)` after every mutating request."""
+
+    def __init__(self, root: Path, backend: S3Backend | None = None) -> None:
+        self.root = root
+        self.backend = backend or s3_backend()
+        self.lock = threading.Lock()
+
+    # -- write side ---------------------------------------------------------------------------
+
+    def sync(self, bucket_name: str) -> None:
+        """Make the disk copy of one bucket match moto (create, update, or delete it)."""
+        with self.lock:
+            bucket = self.backend.buckets.get(bucket_name)
+            folder = self._folder(bucket_name)
+            if bucket is None:
+                remove_tree(folder)
+                return
+            old = self._read_manifest(folder)
+            objects = self._sync_objects(folder, bucket, old.get("objects", {}))
+            manifest = {
+                "version": _MANIFEST_VERSION,
+                "name": bucket.name,
+                "region": bucket.region_name,
+                "creation_date": bucket.creation_date.isoformat(),
+                "objects": objects,
+            }
+            if manifest != old:
+                atomic_write_json(folder / "manifest.json", manifest)
+            self._drop_unreferenced_blobs(folder, {entry["blob"] for entry in objects.values()})
+
+    def sync_all(self) -> None:
+        names = set(self.backend.buckets) | {m["name"] for m in self._manifests()}
+        for name in sorted(names):
+            self.sync(name)
+
+    def _sync_objects(self, folder: Path, bucket: Any, old: dict[str, dict]) -> dict[str, dict]:
+        objects: dict[str, dict] = {}
+        for name, key in bucket.keys.items():
+            if not isinstance(key, FakeKey):  # a delete marker: the object is gone
+                continue
+            previous = old.get(name)
+            if previous is not None and ObjectEntry(**previous).same_version(key):
+                objects[name] = previous
+                continue
+            data = key.value
+            blob = hashlib.sha256(data).hexdigest()
+            blob_path = folder / "blobs" / blob
+            if not blob_path.exists():
+                atomic_write_bytes(blob_path, data)
+            objects[name] = ObjectEntry.of(key, blob).__dict__
+        return objects
+
+    def _drop_unreferenced_blobs(self, folder: Path, keep: set[str]) -> None:
+        blobs = folder / "blobs"
+        if not blobs.is_dir():
+            return
+        for blob in blobs.iterdir():
+            if blob.name not in keep and not blob.name.startswith("."):
+                blob.unlink(missing_ok=True)
+
+    # -- read side ----------------------------------------------------------------------------
+
+    def restore(self) -> int:
+        """Load every persisted bucket into moto; returns the number of objects restored."""
+        clean_trash(self.root)
+        restored = 0
+        for manifest in self._manifests():
+            folder = self._folder(manifest["name"])
+            clean_trash(folder / "blobs")
+            restored += self._restore_bucket(folder, manifest)
+        return restored
+
+    def _restore_bucket(self, folder: Path, manifest: dict[str, Any]) -> int:
+        bucket = self.backend.create_bucket(manifest["name"], manifest["region"])
+        bucket.creation_date = datetime.fromisoformat(manifest["creation_date"])
+        for name, raw in manifest["objects"].items():
+            entry = ObjectEntry(**raw)
+            key = self.backend.put_object(
+                manifest["name"],
+                name,
+                (folder / "blobs" / entry.blob).read_bytes(),
+                storage=entry.storage_class,
+                etag=entry.etag,
+                checksum_value=entry.checksum_value,
+                disable_notification=True,
+            )
+            key.metadata.clear()
+            key.metadata.update(entry.metadata)
+            key.checksum_algorithm = entry.checksum_algorithm
+            key.checksum_type, key.checksum_parts = entry.checksum_type, entry.checksum_parts
+            key.last_modified = datetime.fromisoformat(entry.last_modified)
+        return len(manifest["objects"])
+
+    def _manifests(self) -> list[dict[str, Any]]:
+        if not self.root.is_dir():
+            return []
+        manifests = []
+        for path in sorted(self.root.glob("*/manifest.json")):
+            manifest = read_json(path)
+            if manifest.get("version") == _MANIFEST_VERSION:
+                manifests.append(manifest)
+        return manifests
+
+    def _read_manifest(self, folder: Path) -> dict[str, Any]:
+        path = folder / "manifest.json"
+        return read_json(path) if path.exists() else {}
+
+    def _folder(self, bucket_name: str) -> Path:
+        # Bucket names are normally safe file names; anything else (moto is lenient) is hex-encoded.
+        if _SAFE_BUCKET.match(bucket_name) and ".." not in bucket_name:
+            return self.root / bucket_name
+        return self.root / f"x-{bucket_name.encode().hex()}"

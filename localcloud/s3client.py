@@ -1,0 +1,54 @@
+"""How our SageMaker and Lambda services reach S3: through the S3 port with plain boto3, exactly as
+the real services read a customer's bucket (and without reaching into moto's internals)."""
+
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import boto3
+from botocore.config import Config
+
+from localcloud.config import DUMMY_CREDENTIALS, CloudConfig
+
+
+@functools.cache
+def _client(endpoint_url: str, region: str) -> Any:
+    return boto3.client(
+        "s3",
+        endpoint_url=endpoint_url,
+        region_name=region,
+        aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+        aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        config=Config(retries={"max_attempts": 2, "mode": "standard"}, s3={"addressing_style": "path"}),
+    )
+
+
+def s3_client(config: CloudConfig) -> Any:
+    return _client(config.url("s3"), config.region)
+
+
+def split_s3_uri(uri: str) -> tuple[str, str]:
+    """("bucket", "key/prefix") of "s3://bucket/key/prefix"; ValueError if it is not an s3:// URI."""
+    parts = urlsplit(uri)
+    if parts.scheme != "s3" or not parts.netloc:
+        raise ValueError(f"{uri!r} is not an s3://bucket/key URI")
+    return parts.netloc, parts.path.lstrip("/")
+
+
+def download_prefix(client: Any, uri: str, dest: Path) -> int:
+    """Copy every object under an S3 prefix into dest, keeping the path below the prefix. Returns count."""
+    bucket, prefix = split_s3_uri(uri)
+    count = 0
+    for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        for obj in page.get("Contents", []):
+            if obj["Key"].endswith("/"):  # a console-made "folder" marker, not data
+                continue
+            relative = obj["Key"][len(prefix) :].lstrip("/") or Path(obj["Key"]).name
+            target = dest / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            client.download_file(bucket, obj["Key"], str(target))
+            count += 1
+    return count

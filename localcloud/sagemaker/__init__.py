@@ -1,0 +1,1 @@
+"""SageMaker: hosting (models, endpoint configs, endpoints, InvokeEndpoint) and training jobs."""

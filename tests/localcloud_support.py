@@ -1,0 +1,179 @@
+"""Helpers for the local cloud tests; each test module wraps `running_cloud` in its own fixture.
+
+Also a test-only model server ("echo"), which the local cloud process imports by name: the fixture
+puts this folder on its PYTHONPATH and registers `*/echo-model:*=localcloud_support:load_echo`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import signal
+import socket
+import tarfile
+import time
+import zipfile
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.config import Config
+
+from localcloud import CloudConfig, start, stop
+from localcloud.config import DUMMY_CREDENTIALS
+from localcloud.sagemaker.modelservers import ModelRequestError
+
+TESTS = Path(__file__).resolve().parent
+ECHO_IMAGE = "000000000000.dkr.ecr.us-east-1.amazonaws.com/echo-model:1"
+O2V_IMAGE = "174872318107.dkr.ecr.us-west-2.amazonaws.com/object2vec:1"
+ROLE = "arn:aws:iam::123456789012:role/test-role"
+
+
+# -- the test-only model server -------------------------------------------------------------------------
+
+
+class EchoModel:
+    """Answers with its artifact's tag. Body b"bad" is a client error (400), b"boom" a crash (500)."""
+
+    def __init__(self, tag: str) -> None:
+        self.tag = tag
+
+    def invoke(self, body: bytes, content_type: str, accept: str | None) -> tuple[bytes, str]:
+        if body == b"bad":
+            raise ModelRequestError("the echo model refuses 'bad'")
+        if body == b"boom":
+            raise RuntimeError("the echo model crashed")
+        answer = {"tag": self.tag, "body": body.decode(), "content_type": content_type}
+        return json.dumps(answer).encode(), accept or "application/json"
+
+
+def load_echo(artifact: Path, threads: int) -> EchoModel:
+    with tarfile.open(artifact) as tar:
+        member = tar.extractfile("tag.txt")
+        tag = member.read().decode() if member else ""
+    if tag == "unloadable":
+        raise ValueError("this echo model cannot be loaded")
+    return EchoModel(tag)
+
+
+def echo_artifact(tag: str) -> bytes:
+    buffer = io.BytesIO()
+    with tarfile.open(fileobj=buffer, mode="w:gz") as tar:
+        info = tarfile.TarInfo("tag.txt")
+        info.size = len(tag.encode())
+        tar.addfile(info, io.BytesIO(tag.encode()))
+    return buffer.getvalue()
+
+
+# -- helpers ------------------------------------------------------------------------------------------
+
+
+def make_zip(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text)
+    return buffer.getvalue()
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        value = predicate()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+def free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def group_alive(pgid: int) -> bool:
+    try:
+        os.killpg(pgid, 0)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+@dataclass
+class Cloud:
+    """A local cloud on free ports with its own state folder, plus boto3 clients aimed at it."""
+
+    config: CloudConfig
+
+    def start(self) -> int:
+        with _env(PYTHONPATH=str(TESTS)):  # so the server process can import the echo model server
+            return start(self.config, timeout=60).pid or 0
+
+    def stop(self, **kwargs: Any) -> bool:
+        return stop(self.config, **kwargs)
+
+    def kill9(self, pid: int) -> None:
+        """What a power cut does: the whole process group dies at once, nothing is shut down."""
+        os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(ChildProcessError):  # the test started it: reap it, or it stays a zombie
+            os.waitpid(pid, 0)
+        wait_until(lambda: not group_alive(pid), timeout=10)
+
+    def client(self, service: str, **config: Any) -> Any:
+        port = self.config.sagemaker_port if service == "sagemaker-runtime" else self.config.port(service)
+        return boto3.client(
+            service,
+            endpoint_url=f"http://127.0.0.1:{port}",
+            region_name=self.config.region,
+            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=60, **config),
+        )
+
+
+def new_cloud(state_dir: Path, **overrides: Any) -> Cloud:
+    s3, sagemaker, lambda_ = free_ports(3)
+    config = CloudConfig.from_env(
+        {},
+        state_dir=state_dir,
+        s3_port=s3,
+        sagemaker_port=sagemaker,
+        lambda_port=lambda_,
+        model_servers=("*/echo-model:*=localcloud_support:load_echo",),
+        **overrides,
+    )
+    return Cloud(config)
+
+
+@contextlib.contextmanager
+def _env(**values: str) -> Iterator[None]:
+    saved = {k: os.environ.get(k) for k in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def running_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
+    """A started local cloud for a whole test module (2 workers per function: throttling is cheap)."""
+    running = new_cloud(tmp_path_factory.mktemp("localcloud"), lambda_max_concurrency=2)
+    running.start()
+    yield running
+    running.stop()

@@ -1,0 +1,366 @@
+"""The whole stack on the local backend, exercised through boto3 as a user (or Lambda) would.
+
+One module-wide stack: apply, train (two epochs per model, to stay fast), then every handler path
+through `lambda.invoke`, the registry and index in S3, restart recovery, and destroy.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from localcloud_support import free_ports
+
+import localcloud
+from jobs import lifecycle
+from jobs.clients import Clients, clients_for
+from jobs.errors import StackError
+from jobs.registry import ModelRecord, latest
+from jobs.retrieval_index import pointer_key
+from jobs.stack import Stack
+from jobs.test_events import load_events, send_all
+from localcloud import CloudConfig
+
+pytestmark = pytest.mark.slow
+
+REC = "Recommendation_Engine_Object2Vec"
+RETRIEVAL = "Movie_Retrieval_Object2Vec"
+
+
+@dataclass
+class Deployed:
+    stack: Stack
+    cloud: CloudConfig
+    clients: Clients
+    records: dict[str, ModelRecord]
+    source: str
+    log: list[str]
+
+
+def _cloud(state_dir: Path) -> CloudConfig:
+    s3, sagemaker, lambda_ = free_ports(3)
+    return CloudConfig.from_env(
+        {}, state_dir=state_dir, s3_port=s3, sagemaker_port=sagemaker, lambda_port=lambda_
+    )
+
+
+@pytest.fixture(scope="module")
+def deployed(tmp_path_factory: pytest.TempPathFactory, ml100k_dir: Path) -> Iterator[Deployed]:
+    cloud = _cloud(tmp_path_factory.mktemp("stack-state"))
+    stack = Stack(bucket="e2e-bucket", training_overrides={"epochs": "2"})
+    log: list[str] = []
+    lifecycle.apply(stack, cloud, source=str(ml100k_dir), log=log.append)
+    report = lifecycle.train(
+        stack, cloud, source=str(ml100k_dir), channels_dir=tmp_path_factory.mktemp("channels"), log=log.append
+    )
+    records = {record.model_name: record for record in report.records}
+    yield Deployed(stack, cloud, clients_for(stack, cloud), records, str(ml100k_dir), log)
+    lifecycle.destroy(stack, cloud, log=log.append)
+
+
+def invoke(deployed: Deployed, function: str, event: Any) -> tuple[int, dict[str, Any], str]:
+    """(statusCode, parsed body, log tail) of one RequestResponse invocation that must not raise."""
+    response = deployed.clients.lambda_.invoke(
+        FunctionName=function, Payload=json.dumps(event).encode(), LogType="Tail"
+    )
+    assert "FunctionError" not in response, response["Payload"].read()
+    answer = json.loads(response["Payload"].read())
+    assert answer["headers"] == {"Content-Type": "application/json"}
+    return answer["statusCode"], json.loads(answer["body"]), base64.b64decode(response["LogResult"]).decode()
+
+
+def _with_environment(deployed: Deployed, function: str, changes: dict[str, str | None]) -> dict[str, str]:
+    client = deployed.clients.lambda_
+    before = client.get_function_configuration(FunctionName=function)["Environment"]["Variables"]
+    after = {k: v for k, v in {**before, **changes}.items() if v is not None}
+    client.update_function_configuration(FunctionName=function, Environment={"Variables": after})
+    return before
+
+
+# -- apply and train ---------------------------------------------------------------------------------
+
+
+def test_apply_uploads_the_workshop_files_and_is_idempotent(deployed):
+    s3 = deployed.clients.s3
+    for name in ("ua.base", "u.item"):
+        body = s3.get_object(Bucket="e2e-bucket", Key=f"object2vec/movielens/ml-100k/{name}")["Body"].read()
+        assert body == (Path(deployed.source) / name).read_bytes()
+    again: list[str] = []
+    lifecycle.apply(deployed.stack, deployed.cloud, source=deployed.source, log=again.append)
+    assert f"function {REC}: unchanged" in again
+    assert f"function {RETRIEVAL}: unchanged" in again
+
+
+def test_channels_are_uploaded_where_the_training_jobs_read_them(deployed):
+    listing = deployed.clients.s3.list_objects_v2(Bucket="e2e-bucket", Prefix="object2vec/movielens/input/")
+    keys = {obj["Key"] for obj in listing["Contents"]}
+    for task in ("rating", "recommendation", "implicit"):
+        for channel in ("train", "validation", "test"):
+            assert f"object2vec/movielens/input/{task}/{channel}/{channel}.jsonl" in keys
+
+
+def test_registry_records_what_was_trained(deployed):
+    s3 = deployed.clients.s3
+    for endpoint in ("ratingModel", "recommendationModel", "topNModel"):
+        record = latest(s3, deployed.stack, endpoint)
+        assert record == deployed.records[endpoint]
+        assert record.version == 1
+        bucket, key = record.artifact_uri.removeprefix("s3://").split("/", 1)
+        artifact = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        assert hashlib.sha256(artifact).hexdigest() == record.artifact_sha256
+        assert record.hyperparameters["epochs"] == "2"
+        assert record.protocol == "holdout"
+        assert any(name.startswith("test:") for name in record.metrics)
+        versioned = s3.get_object(
+            Bucket="e2e-bucket", Key=f"object2vec/movielens/registry/{endpoint}/v0001.json"
+        )
+        assert ModelRecord.from_json(versioned["Body"].read()) == record
+
+
+def test_endpoints_serve_the_registered_versions(deployed):
+    sagemaker = deployed.clients.sagemaker
+    for endpoint, record in deployed.records.items():
+        description = sagemaker.describe_endpoint(EndpointName=endpoint)
+        assert description["EndpointStatus"] == "InService"
+        assert description["EndpointConfigName"] == record.model_version
+        model = sagemaker.describe_model(ModelName=record.model_version)
+        assert model["PrimaryContainer"]["ModelDataUrl"] == record.artifact_uri
+
+
+def test_the_retrieval_index_is_tagged_with_the_deployed_model_version(deployed):
+    raw = deployed.clients.s3.get_object(
+        Bucket="e2e-bucket", Key=pointer_key(deployed.stack, "recommendationModel")
+    )
+    pointer = json.loads(raw["Body"].read())
+    assert pointer["model_version"] == deployed.records["recommendationModel"].model_version
+    assert pointer["movies"] == 1680  # every movie of ua.base: 1582 and 1653 are not in it
+
+
+# -- the events of `make test-events` ----------------------------------------------------------------------
+
+
+def test_every_event_file_is_answered(deployed):
+    results = send_all(deployed.clients.lambda_, deployed.stack)
+    assert len(results) == len(load_events(deployed.stack)) >= 8
+    assert all(r.ok for r in results), [r for r in results if not r.ok]
+
+
+# -- recommendation engine ----------------------------------------------------------------------------
+
+
+def test_workshop_rating_event(deployed):
+    event = {"data": '{ "instances": [{"in0": [789], "in1": [286]}]}', "type": "rating"}
+    status, body, _ = invoke(deployed, REC, event)
+    assert status == 200
+    (prediction,) = body["predictions"]
+    assert prediction["title"] == "English Patient, The (1996)"
+    assert 1.0 <= prediction["rating"] <= 5.0
+    assert body["message"] == f"The User will likely rate this movie to [{prediction['raw_score']}]"
+    assert body["endpoint"] == "ratingModel"
+
+
+def test_every_pair_is_answered_in_order(deployed):
+    status, body, _ = invoke(
+        deployed, REC, {"type": "recommendation", "pairs": [[789, 286], [1, 50], [196, 242]]}
+    )
+    assert status == 200
+    assert [(p["user_id"], p["movie_id"]) for p in body["predictions"]] == [(789, 286), (1, 50), (196, 242)]
+    for prediction in body["predictions"]:
+        assert prediction["recommend"] is (prediction["probability"] > 0.5)
+
+
+def test_top_k_excludes_what_the_user_rated(deployed):
+    rated = {
+        int(line.split("\t")[1])
+        for line in (Path(deployed.source) / "ua.base").read_text().splitlines()
+        if line.split("\t")[0] == "196"
+    }
+    status, body, _ = invoke(deployed, REC, {"type": "top_k", "user_id": 196, "k": 20})
+    assert status == 200
+    movies = [r["movie_id"] for r in body["recommendations"]]
+    assert len(movies) == 20
+    assert len(set(movies)) == 20
+    assert not set(movies) & rated
+    scores = [r["score"] for r in body["recommendations"]]
+    assert scores == sorted(scores, reverse=True)
+    status, body, _ = invoke(
+        deployed, REC, {"type": "top_k", "user_id": 196, "k": 20, "exclude_rated": False}
+    )
+    assert set(r["movie_id"] for r in body["recommendations"]) & rated
+
+
+@pytest.mark.parametrize(
+    ("event", "status", "message"),
+    [
+        (
+            {"type": "ratings", "user_id": 1, "movie_id": 2},
+            400,
+            "'type' must be one of rating, recommendation, top_k",
+        ),
+        ({"type": "rating", "data": "{oops"}, 400, "'data' is not valid JSON"),
+        ({"type": "rating", "user_id": 1}, 400, "missing required field 'movie_id'"),
+        ({"type": "rating", "user_id": 1, "movie_id": 99999}, 404, "movie 99999 is not in the catalog"),
+        (
+            {"type": "rating", "user_id": 5000, "movie_id": 1},
+            400,
+            "model behind 'ratingModel' rejected the request",
+        ),
+        ({"type": "top_k", "user_id": 5000}, 404, "user 5000 has no ratings in the training data"),
+        ([1, 2, 3], 400, "event must be a JSON object, got list"),
+    ],
+)
+def test_bad_recommendation_events(deployed, event, status, message):
+    got_status, body, _ = invoke(deployed, REC, event)
+    assert got_status == status
+    assert message in body["message"]
+
+
+# -- movie retrieval ------------------------------------------------------------------------------------
+
+
+def test_workshop_retrieval_event_returns_the_neighbours(deployed):
+    status, body, _ = invoke(deployed, RETRIEVAL, {"bucket_name": "e2e-bucket", "movie_id_to_examine": 195})
+    assert status == 200
+    assert body["title"] == "Terminator, The (1984)"
+    assert body["k"] == 10
+    assert body["metric"] == "euclidean"
+    assert 195 not in [n["movie_id"] for n in body["neighbours"]]
+    nearest = body["neighbours"][0]["title"]
+    assert (
+        body["message"] == f"The closest movie to Terminator, The (1984) in the embedding space is {nearest}"
+    )
+    assert body["model_version"] == deployed.records["recommendationModel"].model_version
+
+
+def test_cosine_neighbours_are_sorted(deployed):
+    status, body, _ = invoke(deployed, RETRIEVAL, {"movie_id": 195, "k": 5, "metric": "cosine"})
+    assert status == 200
+    distances = [n["distance"] for n in body["neighbours"]]
+    assert len(distances) == 5
+    assert distances == sorted(distances)
+
+
+@pytest.mark.parametrize(
+    ("event", "status", "message"),
+    [
+        ({"movie_id": 1582}, 404, "movie 1582 (T-Men (1947)) has no embedding"),
+        ({"movie_id": 1653}, 404, "has no embedding"),
+        ({"movie_id": 99999}, 404, "movie 99999 is not in the catalog"),
+        ({"bucket_name": "someone-elses", "movie_id_to_examine": 2}, 403, "is not this function's bucket"),
+        ({"movie_id": 2, "metric": "manhattan"}, 400, "'metric' must be one of euclidean, cosine"),
+        ({"movie_id": 2, "k": 0}, 400, "'k' must be an integer in 1..100"),
+        ({}, 400, "give exactly one of 'movie_id' or 'movie_id_to_examine'"),
+        ("195", 400, "event must be a JSON object, got str"),
+    ],
+)
+def test_bad_retrieval_events(deployed, event, status, message):
+    got_status, body, _ = invoke(deployed, RETRIEVAL, event)
+    assert got_status == status
+    assert message in body["message"]
+
+
+def test_the_index_is_loaded_once_per_container_and_reloaded_on_a_new_version(deployed):
+    s3, key = deployed.clients.s3, pointer_key(deployed.stack, "recommendationModel")
+    # GIVEN a container that checks the deployed version on every call (the default is every 10 s)
+    before = _with_environment(deployed, RETRIEVAL, {"INDEX_REFRESH_SECONDS": "0"})
+    pointer = json.loads(s3.get_object(Bucket="e2e-bucket", Key=key)["Body"].read())
+    try:
+        _, _, logs = invoke(deployed, RETRIEVAL, {"movie_id": 2})
+        assert "index_loaded" in logs
+        # WHEN the version has not changed THEN the warm container answers from memory
+        _, _, logs = invoke(deployed, RETRIEVAL, {"movie_id": 2})
+        assert "index_loaded" not in logs
+        # WHEN a new version is published THEN the next call reloads it
+        newer = json.dumps({**pointer, "model_version": "next"}).encode()
+        s3.put_object(Bucket="e2e-bucket", Key=key, Body=newer)
+        _, body, logs = invoke(deployed, RETRIEVAL, {"movie_id": 2})
+        assert "index_loaded" in logs
+        assert body["model_version"] == "next"
+    finally:
+        s3.put_object(Bucket="e2e-bucket", Key=key, Body=json.dumps(pointer).encode())
+        deployed.clients.lambda_.update_function_configuration(
+            FunctionName=RETRIEVAL, Environment={"Variables": before}
+        )
+
+
+# -- failures of what the functions depend on ----------------------------------------------------------
+
+
+def test_a_missing_endpoint_is_a_503_and_a_missing_variable_a_500(deployed):
+    client = deployed.clients.lambda_
+    before = _with_environment(
+        deployed, REC, {"ENDPOINT_NAME_RATING": "noSuchModel", "ENDPOINT_NAME_REC": None}
+    )
+    try:
+        status, body, _ = invoke(deployed, REC, {"type": "rating", "user_id": 1, "movie_id": 2})
+        assert status == 503
+        assert body["message"].startswith("endpoint 'noSuchModel' is not available")
+        status, body, _ = invoke(deployed, REC, {"type": "recommendation", "user_id": 1, "movie_id": 2})
+        assert (status, body["message"]) == (
+            500,
+            "environment variable ENDPOINT_NAME_REC is not set on this function",
+        )
+    finally:
+        client.update_function_configuration(FunctionName=REC, Environment={"Variables": before})
+
+
+def test_the_workshop_misspelt_variables_are_accepted(deployed):
+    client = deployed.clients.lambda_
+    before = _with_environment(
+        deployed, REC, {"ENDPOINT_NAME_RATING": None, "ENDPOINT_NANE_RATING": "ratingModel"}
+    )
+    try:
+        status, body, _ = invoke(deployed, REC, {"type": "rating", "user_id": 1, "movie_id": 2})
+        assert (status, body["endpoint"]) == (200, "ratingModel")
+    finally:
+        client.update_function_configuration(FunctionName=REC, Environment={"Variables": before})
+
+
+# -- restart, and the order of operations -----------------------------------------------------------------
+
+
+def test_train_and_test_events_need_apply_first(tmp_path):
+    cloud = _cloud(tmp_path / "never-started")
+    with pytest.raises(StackError, match=r"the local cloud is not running: run `make apply` first"):
+        lifecycle.test_events(Stack(bucket="x"), cloud)
+
+
+def test_state_survives_a_restart_without_retraining(deployed):
+    assert localcloud.stop(deployed.cloud)
+    lifecycle.apply(deployed.stack, deployed.cloud, source=deployed.source, log=lambda line: None)
+    for endpoint, record in deployed.records.items():
+        description = deployed.clients.sagemaker.describe_endpoint(EndpointName=endpoint)
+        assert (description["EndpointStatus"], description["EndpointConfigName"]) == (
+            "InService",
+            record.model_version,
+        )
+    status, body, _ = invoke(deployed, RETRIEVAL, {"movie_id": 195, "k": 3})
+    assert status == 200
+    assert body["model_version"] == deployed.records["recommendationModel"].model_version
+    status, _, _ = invoke(deployed, REC, {"type": "rating", "user_id": 1, "movie_id": 2})
+    assert status == 200
+
+
+def test_destroy_leaves_nothing_and_can_run_twice(tmp_path, ml100k_dir):
+    cloud = _cloud(tmp_path / "state")
+    stack = Stack(bucket="short-lived")
+    lifecycle.apply(stack, cloud, source=str(ml100k_dir), log=lambda line: None)
+    pid = localcloud.status(cloud).pid
+    lines: list[str] = []
+    lifecycle.destroy(stack, cloud, log=lines.append)
+    assert f"deleted function {REC}" in lines
+    assert "deleted bucket s3://short-lived" in lines
+    assert not cloud.state_dir.exists()
+    assert not localcloud.status(cloud).running
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    lines.clear()
+    lifecycle.destroy(stack, cloud, log=lines.append)
+    assert lines == ["the local cloud was not running; state removed"]
