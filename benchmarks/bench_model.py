@@ -14,6 +14,12 @@ rated 4 or 5; users without one are skipped; ties broken at random with seed 0),
 validation figures. Baselines run on the same data: global mean, per-user mean, majority class, popularity,
 Surprise SVD (defaults, seed 0; predictions clipped to 1..5 as Surprise does) and PureSVD-50 (numpy). Results
 go to benchmarks/results/model.{json,md,png}.
+
+Retrieval: the movie-retrieval Lambda ranks movies by the distance between their `in1` embeddings, so for
+every trained model (and seeded random vectors as the floor) we report genre agreement@10: over the movies
+with at least 20 ratings in ua.base, the share of each one's 10 nearest movies (among those same movies,
+cosine or euclidean) that share at least one u.item genre with it; and Terminator's (id 195) 5 nearest movies
+among every movie rated in ua.base, as the Lambda would answer.
 """
 
 from __future__ import annotations
@@ -33,11 +39,16 @@ sys.path.insert(0, str(REPO))
 
 from benchmarks.machine import describe, machine, write_report  # noqa: E402
 from jobs.channels import PrepareConfig, prepare_channels, read_manifest, task_folder  # noqa: E402
+from jobs.movielens import load_movielens  # noqa: E402
 from jobs.training import train_profile  # noqa: E402
 from object2vec.data import Sequences, parse_jsonlines  # noqa: E402
 from object2vec.serving import Predictor  # noqa: E402
 
 DATASET = "ml-100k"
+RETRIEVAL_MIN_RATINGS = 20  # movies with fewer ratings have embeddings too noisy to judge
+RETRIEVAL_K = 10
+PROBE_MOVIE = 195  # Terminator, The (1984): the workshop's retrieval example
+RANDOM_DIM = 64
 TARGETS = {  # the project's quality bar
     "rating_rmse": 0.925,
     "rating_seconds": 60.0,
@@ -188,6 +199,64 @@ def latency(model: Path, ids: tuple[int, int]) -> dict:
     }
 
 
+# ---- retrieval -------------------------------------------------------------------------------------------
+
+
+def movie_embeddings(model: Path, n_items: int) -> np.ndarray:
+    """(n_items, enc_dim) `in1` embeddings, what the retrieval index holds (row = movie id)."""
+    return Predictor.load(model, threads=1).embed(1, Sequences.single(np.arange(n_items)))
+
+
+def distances(embeddings: np.ndarray, metric: str) -> np.ndarray:
+    """(n, n) pairwise distances, as the retrieval Lambda computes them (cosine: 1 - cos; euclidean)."""
+    x = embeddings.astype(np.float64)
+    if metric == "cosine":
+        unit = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
+        return 1.0 - unit @ unit.T
+    squares = (x**2).sum(1)
+    return np.sqrt(np.maximum(squares[:, None] + squares[None, :] - 2.0 * x @ x.T, 0.0))
+
+
+def genre_agreement(embeddings: np.ndarray, movies: np.ndarray, genres: np.ndarray, metric: str) -> float:
+    """Share of the RETRIEVAL_K nearest of each of `movies` (among them) sharing a genre with it."""
+    d = distances(embeddings[movies], metric)
+    np.fill_diagonal(d, np.inf)
+    nearest = np.argsort(d, axis=1, kind="stable")[:, :RETRIEVAL_K]  # (n, k)
+    g = genres[movies]  # (n, genres)
+    return float((g[nearest] & g[:, None, :]).any(2).mean())
+
+
+def nearest_titles(
+    embeddings: np.ndarray, movies: np.ndarray, titles: dict[int, str], metric: str, k: int = 5
+) -> list[str]:
+    """The k movies of `movies` nearest to PROBE_MOVIE, as titles."""
+    probe = int(np.flatnonzero(movies == PROBE_MOVIE)[0])
+    d = distances(embeddings[movies], metric)[probe]
+    d[probe] = np.inf
+    return [titles[int(movies[i])] for i in np.argsort(d, kind="stable")[:k]]
+
+
+def retrieval_quality(
+    embeddings: np.ndarray, rated: np.ndarray, popular: np.ndarray, genres: np.ndarray, titles: dict[int, str]
+) -> dict:
+    return {
+        "genre_agreement_cosine": genre_agreement(embeddings, popular, genres, "cosine"),
+        "genre_agreement_euclidean": genre_agreement(embeddings, popular, genres, "euclidean"),
+        "probe_cosine": nearest_titles(embeddings, rated, titles, "cosine"),
+        "probe_euclidean": nearest_titles(embeddings, rated, titles, "euclidean"),
+    }
+
+
+def movie_genres(n_items: int) -> tuple[np.ndarray, dict[int, str]]:
+    """(n_items, genres) bool flags from u.item, and the titles."""
+    movies = load_movielens(DATASET).movies.movies
+    names = sorted({g for m in movies for g in m.genres})
+    flags = np.zeros((n_items, len(names)), bool)
+    for m in movies:
+        flags[m.movie_id, [names.index(g) for g in m.genres]] = True
+    return flags, {m.movie_id: m.title for m in movies}
+
+
 # ---- report ------------------------------------------------------------------------------------------------
 
 
@@ -232,6 +301,20 @@ def markdown(results: dict) -> str:
         lines.append(
             f"| {name} | {lat['one_pair_median_ms']:.3f} | {lat['one_pair_best_ms']:.3f} | "
             f"{lat['embeddings_1680_movies_ms']:.0f} | {lat['embeddings_1680_movies_bytes']:,} |"
+        )
+    lines += [
+        "",
+        f"Retrieval quality of the `in1` (movie) embeddings: genre agreement@{RETRIEVAL_K} over the "
+        f"{results['retrieval_movies']} movies with >= {RETRIEVAL_MIN_RATINGS} ratings in ua.base, and "
+        f"Terminator's (id {PROBE_MOVIE}) 5 nearest movies by cosine:",
+        "",
+        "| embeddings | genre agreement@10, cosine | euclidean | Terminator's 5 nearest (cosine) |",
+        "|---|---|---|---|",
+    ]
+    for name, r in results["retrieval"].items():
+        lines.append(
+            f"| {name} | {r['genre_agreement_cosine']:.3f} | {r['genre_agreement_euclidean']:.3f} | "
+            f"{'; '.join(r['probe_cosine'])} |"
         )
     lines += ["", "Targets:", ""] + [f"- {k}: {v}" for k, v in results["verdicts"].items()]
     return "\n".join(lines) + "\n"
@@ -356,6 +439,14 @@ def main() -> None:
     relevant = np.zeros((n_users, n_items), bool)
     relevant[tu[tr >= 4], ti[tr >= 4]] = True
     popularity = seen.sum(0).astype(float)
+    genres, titles = movie_genres(n_items)
+    rated = np.flatnonzero(seen.any(0))  # ua.base's movies: the ones the retrieval index holds
+    popular = np.flatnonzero(seen.sum(0) >= RETRIEVAL_MIN_RATINGS)
+    retrieval = {
+        f"random N(0, 1) vectors, {RANDOM_DIM}-d": retrieval_quality(
+            np.random.default_rng(0).standard_normal((n_items, RANDOM_DIM)), rated, popular, genres, titles
+        )
+    }
     row(
         "implicit",
         "holdout",
@@ -435,6 +526,9 @@ def main() -> None:
     )
     verdicts["rating trained in <= 60 s"] = f"{run['seconds']:.1f} s: " + verdict(run["seconds"], 60.0, True)
     latencies["rating"] = latency(Path(run["model"]), (789, 286))
+    retrieval[run["profile"]] = retrieval_quality(
+        movie_embeddings(Path(run["model"]), n_items), rated, popular, genres, titles
+    )
 
     run = run_profile(args.channels, "recommendation", "holdout", "recommendation", args.models, args.threads)
     runs.append(run)
@@ -455,6 +549,9 @@ def main() -> None:
         else f"missed by {TARGETS['recommendation_accuracy'] - value:.3f}"
     )
     latencies["recommendation"] = latency(Path(run["model"]), (789, 286))
+    retrieval[run["profile"]] = retrieval_quality(
+        movie_embeddings(Path(run["model"]), n_items), rated, popular, genres, titles
+    )
 
     run = run_profile(args.channels, "implicit", "holdout", "implicit", args.models, args.threads)
     runs.append(run)
@@ -475,6 +572,9 @@ def main() -> None:
         value, TARGETS["implicit_hr10"], False
     )
     latencies["implicit"] = latency(Path(run["model"]), (789, 286))
+    retrieval[run["profile"]] = retrieval_quality(
+        movie_embeddings(Path(run["model"]), n_items), rated, popular, genres, titles
+    )
 
     # -- Object2Vec, the workshop's exact profiles and split
     if not args.skip_workshop:
@@ -493,6 +593,9 @@ def main() -> None:
         )
         verdicts["workshop-rating validation MSE <= 0.93"] = f"{value:.4f}: " + verdict(value, 0.93, True)
         latencies["workshop-rating"] = latency(Path(run["model"]), (789, 286))
+        retrieval[run["profile"]] = retrieval_quality(
+            movie_embeddings(Path(run["model"]), n_items), rated, popular, genres, titles
+        )
         run = run_profile(
             args.channels, "workshop-recommendation", "workshop", "recommendation", args.models, args.threads
         )
@@ -512,6 +615,9 @@ def main() -> None:
             value, 0.69, False
         )
         latencies["workshop-recommendation"] = latency(Path(run["model"]), (789, 286))
+        retrieval[run["profile"]] = retrieval_quality(
+            movie_embeddings(Path(run["model"]), n_items), rated, popular, genres, titles
+        )
 
     results = {
         "machine": machine_info(args.threads),
@@ -519,6 +625,8 @@ def main() -> None:
         "rows": rows,
         "verdicts": verdicts,
         "latency": latencies,
+        "retrieval": retrieval,
+        "retrieval_movies": len(popular),
         "runs": runs,
     }
     report = markdown(results)

@@ -100,7 +100,10 @@ PROFILES: dict[str, dict[str, str]] = {
         "early_stopping_tolerance": "0.000001",
     },
     # Top-N from positives only: 32 sampled negatives per positive with a squared-error output approximates
-    # PureSVD's least-squares fit of the whole 0/1 matrix; dropout keeps the validation loss falling longer.
+    # PureSVD's least-squares fit of the whole 0/1 matrix. With the trainer's weight averaging, a higher
+    # learning rate and lighter dropout converge in ~8 epochs to a flat validation minimum where HR@10 is
+    # 0.80-0.83 (lr 0.002 / dropout 0.2 stopped at 0.79; softmax, 16 negatives, dropout 0.4 or dense weight
+    # decay ranked worse). Its movie embeddings back retrieval: genre agreement@10 ~0.65 (random 0.37).
     "implicit": {
         **_CPU_COMMON,
         "comparator_list": "hadamard, concat",
@@ -108,11 +111,11 @@ PROFILES: dict[str, dict[str, str]] = {
         "enc0_token_embedding_dim": "64",
         "enc1_token_embedding_dim": "64",
         "mlp_layers": "0",
-        "dropout": "0.2",
+        "dropout": "0.1",
         "output_layer": "mean_squared_error",
         "negative_sampling_rate": "32",
         "optimizer": "adam",
-        "learning_rate": "0.002",
+        "learning_rate": "0.004",
         "mini_batch_size": "8192",
         "epochs": "30",
         "early_stopping_patience": "5",
