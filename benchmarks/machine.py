@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import importlib.metadata
 import json
 import os
 import platform
@@ -27,10 +29,10 @@ def machine() -> dict[str, Any]:
         "load_average_at_start": [round(x, 2) for x in os.getloadavg()],
     }
     for package in ("numpy", "torch", "boto3", "moto"):
-        try:
-            info[package] = __import__(package).__version__
-        except ImportError:
-            continue
+        # Read the installed version without importing: an import would grow this process, and the
+        # benchmarks' child processes inherit the parent's peak RSS (ru_maxrss) across fork and exec.
+        with contextlib.suppress(importlib.metadata.PackageNotFoundError):
+            info[package] = importlib.metadata.version(package)
     return info
 
 

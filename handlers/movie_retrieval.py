@@ -46,10 +46,13 @@ class RetrievalRequest:
         if ("movie_id" in event) == ("movie_id_to_examine" in event):
             raise BadRequest("give exactly one of 'movie_id' or 'movie_id_to_examine'")
         key = "movie_id" if "movie_id" in event else "movie_id_to_examine"
+        # The workshop's form keeps the workshop's Euclidean distance; the structured form defaults to
+        # cosine, which groups movies a little better (genre agreement@10 0.65 against 0.63).
+        default_metric = "cosine" if key == "movie_id" else "euclidean"
         return cls(
             movie_id=fields.positive_int(event[key], key),
             k=fields.bounded_int(event, "k", default=10, low=1, high=MAX_K),
-            metric=fields.choice(event, "metric", METRICS, default="euclidean"),
+            metric=fields.choice(event, "metric", METRICS, default=default_metric),
         )
 
 

@@ -22,7 +22,7 @@ from jobs.endpoints import delete_endpoints, deploy_endpoint
 from jobs.errors import StackError
 from jobs.functions import delete_function, deploy_function
 from jobs.lambda_package import build_handlers_zip
-from jobs.movielens import MovieLens, load_movielens
+from jobs.movielens import load_movielens, resolve_source
 from jobs.registry import ModelRecord, latest, register
 from jobs.retrieval_index import IndexInfo, build_index
 from jobs.stack import Stack
@@ -49,10 +49,10 @@ def apply(stack: Stack, cloud: CloudConfig, *, source: str | None = None, log: L
     clients = clients_for(stack, cloud)
     _ensure_bucket(clients.s3, stack)
     log(f"bucket s3://{stack.bucket}")
-    data = load_movielens(stack.dataset, source)
+    folder = resolve_source(stack.dataset, source).folder  # checksummed; no need to parse it here
     for name in RAW_FILES:
         key = f"{stack.data_prefix}/{name}"
-        clients.s3.put_object(Bucket=stack.bucket, Key=key, Body=(data.folder / name).read_bytes())
+        clients.s3.put_object(Bucket=stack.bucket, Key=key, Body=(folder / name).read_bytes())
         log(f"uploaded {name} to s3://{stack.bucket}/{key}")
     package = build_handlers_zip()
     for spec in stack.functions:
@@ -114,7 +114,7 @@ def train(
 
 def rebuild_index(stack: Stack, clients: Clients, *, source: str | None = None) -> IndexInfo:
     """Embed every movie of the training data through the retrieval endpoint's deployed model."""
-    data: MovieLens = load_movielens(stack.dataset, source)
+    data = load_movielens(stack.dataset, source)
     record = latest(clients.s3, stack, stack.retrieval_endpoint)
     titles = {movie.movie_id: movie.title for movie in data.movies.movies}
     return build_index(clients.runtime, clients.s3, stack, record, data.split("ua.base").item, titles)

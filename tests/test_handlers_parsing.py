@@ -201,6 +201,10 @@ def test_retrieval_accepts_the_workshop_event_with_its_own_bucket():
     assert request == RetrievalRequest(movie_id=195, k=10, metric="euclidean")
 
 
+def test_structured_retrieval_defaults_to_cosine():
+    assert RetrievalRequest.from_event({"movie_id": 195}, bucket="mine").metric == "cosine"
+
+
 @pytest.mark.parametrize(
     ("event", "error", "message"),
     [

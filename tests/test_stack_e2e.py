@@ -135,11 +135,9 @@ def test_endpoints_serve_the_registered_versions(deployed):
 
 
 def test_the_retrieval_index_is_tagged_with_the_deployed_model_version(deployed):
-    raw = deployed.clients.s3.get_object(
-        Bucket="e2e-bucket", Key=pointer_key(deployed.stack, "recommendationModel")
-    )
+    raw = deployed.clients.s3.get_object(Bucket="e2e-bucket", Key=pointer_key(deployed.stack, "topNModel"))
     pointer = json.loads(raw["Body"].read())
-    assert pointer["model_version"] == deployed.records["recommendationModel"].model_version
+    assert pointer["model_version"] == deployed.records["topNModel"].model_version
     assert pointer["movies"] == 1680  # every movie of ua.base: 1582 and 1653 are not in it
 
 
@@ -236,7 +234,7 @@ def test_workshop_retrieval_event_returns_the_neighbours(deployed):
     assert (
         body["message"] == f"The closest movie to Terminator, The (1984) in the embedding space is {nearest}"
     )
-    assert body["model_version"] == deployed.records["recommendationModel"].model_version
+    assert body["model_version"] == deployed.records["topNModel"].model_version
 
 
 def test_cosine_neighbours_are_sorted(deployed):
@@ -267,7 +265,7 @@ def test_bad_retrieval_events(deployed, event, status, message):
 
 
 def test_the_index_is_loaded_once_per_container_and_reloaded_on_a_new_version(deployed):
-    s3, key = deployed.clients.s3, pointer_key(deployed.stack, "recommendationModel")
+    s3, key = deployed.clients.s3, pointer_key(deployed.stack, "topNModel")
     # GIVEN a container that checks the deployed version on every call (the default is every 10 s)
     before = _with_environment(deployed, RETRIEVAL, {"INDEX_REFRESH_SECONDS": "0"})
     pointer = json.loads(s3.get_object(Bucket="e2e-bucket", Key=key)["Body"].read())
@@ -343,7 +341,7 @@ def test_state_survives_a_restart_without_retraining(deployed):
         )
     status, body, _ = invoke(deployed, RETRIEVAL, {"movie_id": 195, "k": 3})
     assert status == 200
-    assert body["model_version"] == deployed.records["recommendationModel"].model_version
+    assert body["model_version"] == deployed.records["topNModel"].model_version
     status, _, _ = invoke(deployed, REC, {"type": "rating", "user_id": 1, "movie_id": 2})
     assert status == 200
 
