@@ -9,10 +9,9 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from movielens_fixtures import FIXTURES
 
 from jobs.movielens import SourceSettings, find_shared_copy
-
-FIXTURES = Path(__file__).parent / "fixtures" / "movielens"
 
 # Tests never reach real AWS. The handlers create their boto3 clients at import (as Lambda
 # containers do), which needs a region; credentials are dummies so nothing can be signed for a

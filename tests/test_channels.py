@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from movielens_fixtures import FIXTURES
 
 from jobs.channels import (
     PrepareConfig,
@@ -22,8 +23,6 @@ from jobs.channels.manifest import ManifestError
 from jobs.movielens import MovieLens, SourceSettings, load_movielens
 
 pytestmark = pytest.mark.usefixtures("isolated_movielens_env")
-
-FIXTURES = Path(__file__).parent / "fixtures" / "movielens"
 
 
 @pytest.fixture(scope="module")

@@ -8,13 +8,12 @@ from pathlib import Path
 import click
 import pytest
 from click.testing import CliRunner
+from movielens_fixtures import FIXTURES
 
 from jobs.cli.data import data
 from jobs.cli.main import cli
 
 pytestmark = pytest.mark.usefixtures("isolated_movielens_env")
-
-FIXTURES = Path(__file__).parent / "fixtures" / "movielens"
 
 
 def run(*args: str) -> click.testing.Result:

@@ -7,12 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from movielens_fixtures import FIXTURES
 
 from jobs.movielens import LAYOUTS, LayoutError, detect_layout, parse_movies, parse_ratings
 
 pytestmark = pytest.mark.usefixtures("isolated_movielens_env")
-
-FIXTURES = Path(__file__).parent / "fixtures" / "movielens"
 
 
 @pytest.mark.parametrize(("folder", "layout"), [("ml-100k", "ml-100k"), ("ml-1m", "ml-1m"), ("csv", "csv")])

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from movielens_fixtures import FIXTURES
 
 from jobs.movielens import (
     DATASETS,
@@ -29,8 +30,6 @@ from jobs.movielens import (
 )
 
 pytestmark = pytest.mark.usefixtures("isolated_movielens_env")
-
-FIXTURES = Path(__file__).parent / "fixtures" / "movielens"
 
 
 def make_zip(folder: Path, archive: Path, inner: str) -> Path:
