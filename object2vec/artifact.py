@@ -45,11 +45,14 @@ def save_artifact(
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         # Level 1: float weights barely compress, and level 6 takes seconds on the workshop's 40 MB models.
-        with tarfile.open(tmp, "w:gz", compresslevel=1) as tar:
-            for name, data in members.items():
-                info = tarfile.TarInfo(name)
-                info.size, info.mode = len(data), 0o644
-                tar.addfile(info, io.BytesIO(data))
+        with open(tmp, "wb") as file:
+            with tarfile.open(fileobj=file, mode="w:gz", compresslevel=1) as tar:
+                for name, data in members.items():
+                    info = tarfile.TarInfo(name)
+                    info.size, info.mode = len(data), 0o644
+                    tar.addfile(info, io.BytesIO(data))
+            file.flush()
+            os.fsync(file.fileno())  # on disk before the rename, so a power cut cannot leave an empty model
         os.replace(tmp, path)
     finally:
         tmp.unlink(missing_ok=True)

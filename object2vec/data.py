@@ -263,8 +263,9 @@ def _validate(
 
 
 def with_negatives(data: Dataset, rate: int, rng: np.random.Generator) -> Dataset:
-    """Every record plus `rate` negatives per record, labelled 0: the record's in0 paired with a training in1
-    drawn uniformly from the distinct in1 objects (a popular movie is no likelier a negative than a rare one).
+    """Every record plus `rate` negatives per positive record (label not 0), labelled 0: the positive's in0
+    paired with a training in1 drawn uniformly from the distinct in1 objects (a popular movie is no likelier
+    a negative than a rare one). Records already labelled 0 are negatives themselves and anchor none.
 
     Why uniform over distinct objects and not over records: drawing in1 from the records (in proportion to
     popularity) teaches the model to discount popularity, and on ml-100k top-10 ranking fell from HR@10 0.75
@@ -272,11 +273,10 @@ def with_negatives(data: Dataset, rate: int, rng: np.random.Generator) -> Datase
     filtering, and it would need a pair lookup that sequences make expensive."""
     if rate == 0:
         return data
-    n = len(data)
-    anchors = np.repeat(np.arange(n), rate)  # each positive's in0, `rate` times
+    anchors = np.repeat(np.flatnonzero(data.labels != 0), rate)  # each positive's in0, `rate` times
     candidates = distinct_rows(data.in1)  # one record index per distinct in1 object
-    partners = candidates[rng.integers(0, len(candidates), size=n * rate)]
-    zeros = np.zeros(n * rate, data.labels.dtype)
+    partners = candidates[rng.integers(0, len(candidates), size=len(anchors))]
+    zeros = np.zeros(len(anchors), data.labels.dtype)
     negatives = Dataset(data.in0.take(anchors), data.in1.take(partners), zeros)
     return concat_datasets([data, negatives])
 

@@ -146,8 +146,12 @@ class Hyperparameters:
                 kwargs[key] = value
             else:
                 close = difflib.get_close_matches(str(key), sorted(known), n=1)
-                hint = f" (did you mean {close[0]}?)" if close else ""
-                raise HyperparameterError(f"{key}: unknown hyperparameter{hint}")
+                hint = (
+                    f"did you mean {close[0]} (valid: {valid_values(close[0])})?"
+                    if close
+                    else ("not one of SageMaker's Object2Vec hyperparameters")
+                )
+                raise HyperparameterError(f"{key}: {value!r} is an unknown hyperparameter; {hint}")
         return cls(**kwargs, sagemaker_internal=internal)
 
     def with_overrides(self, values: Mapping[str, object]) -> Hyperparameters:
@@ -262,9 +266,11 @@ def valid_values(name: str) -> str:
 def _parse(f: dataclasses.Field[Any], value: Any) -> Any:
     """One hyperparameter from a string or typed value to its typed, range-checked value."""
     name, kind = f.name, f.metadata["kind"]
-    if value is None:
-        return None  # only the required/conditional ones default to None; checked later
     bad = HyperparameterError(f"{name}: {value!r} is not valid (valid: {valid_values(name)})")
+    if value is None:
+        if f.default is None:  # the required/conditional ones: checked after parsing
+            return None
+        raise bad
     if kind == "int":
         number = _to_int(value)
         if number is None:

@@ -128,12 +128,17 @@ VOCAB_KEYS = ("enc0_vocab_size", "enc1_vocab_size")
 
 
 def profile_hyperparameters(name: str, vocab: dict[str, int] | None = None) -> dict[str, str]:
-    """The profile's hyperparameters as strings; tuned profiles take enc0/enc1_vocab_size from `vocab`."""
+    """The profile's hyperparameters as strings; enc0/enc1_vocab_size come from `vocab`.
+
+    The workshop profiles keep the notebook's 944/1684 wherever the dataset fits in them (ml-100k), so
+    they stay the notebook's table exactly, and grow to the dataset's vocabulary where it does not.
+    """
     if name not in PROFILES:
         raise HyperparameterError(f"profile {name!r} does not exist (valid: {', '.join(PROFILES)})")
     hp = dict(PROFILES[name])
     if name in WORKSHOP_PROFILES:
-        return hp
+        grown = {k: str(max(int(hp[k]), int(vocab[k]))) for k in VOCAB_KEYS if vocab and k in vocab}
+        return {**hp, **grown}
     missing = [k for k in VOCAB_KEYS if not vocab or k not in vocab]
     if missing:
         raise HyperparameterError(f"profile {name!r} needs {missing[0]} from the dataset manifest's vocab")

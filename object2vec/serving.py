@@ -29,6 +29,7 @@ from object2vec.data import Sequences
 from object2vec.errors import ArtifactError, HyperparameterError, RequestError
 from object2vec.hyperparameters import Hyperparameters
 from object2vec.model import Object2Vec
+from object2vec.threads import torch_threads
 
 JSON, JSONLINES = "application/json", "application/jsonlines"
 CHUNK = 2048  # instances per forward pass: bounded memory, still one matrix multiply per layer per chunk
@@ -41,8 +42,7 @@ class Predictor:
     def __init__(self, model: Object2Vec, hp: Hyperparameters, *, threads: int = 1) -> None:
         self.model = model.eval()
         self.hp = hp
-        self.threads = threads
-        torch.set_num_threads(threads)
+        self.threads = threads  # used per call (see torch_threads), so the caller's setting is left alone
 
     @classmethod
     def load(cls, artifact: Path, *, threads: int = 1) -> Predictor:
@@ -83,6 +83,10 @@ class Predictor:
     @torch.inference_mode()
     def predict(self, in0: Sequences, in1: Sequences) -> np.ndarray:
         """(n, 1) regression values or (n, num_classes) probabilities for n (in0, in1) pairs."""
+        with torch_threads(self.threads):
+            return self._predict(in0, in1)
+
+    def _predict(self, in0: Sequences, in1: Sequences) -> np.ndarray:
         out = []
         for start in range(0, len(in0), CHUNK):
             idx = np.arange(start, min(start + CHUNK, len(in0)))
@@ -93,6 +97,10 @@ class Predictor:
     @torch.inference_mode()
     def embed(self, side: int, tokens: Sequences) -> np.ndarray:
         """(n, enc_dim) encodings of n objects by enc0 (side 0) or enc1 (side 1)."""
+        with torch_threads(self.threads):
+            return self._embed(side, tokens)
+
+    def _embed(self, side: int, tokens: Sequences) -> np.ndarray:
         out = []
         for start in range(0, len(tokens), CHUNK):
             idx = np.arange(start, min(start + CHUNK, len(tokens)))
@@ -113,6 +121,7 @@ def _content_type(header: str) -> tuple[str, tuple[int, int] | None]:
             raise RequestError(
                 f"content type parameter {key}={value} is not supported (supported: infer_max_seqlens)"
             )
+        value = re.sub(r"\s+", "", value)
         if not re.fullmatch(r"\d{1,4},\d{1,4}", value) or not all(
             1 <= int(v) <= 5000 for v in value.split(",")
         ):
@@ -123,15 +132,25 @@ def _content_type(header: str) -> tuple[str, tuple[int, int] | None]:
 
 
 def _accept(header: str | None) -> str:
+    """The response media type: the supported option with the highest q (ties: the first listed)."""
     if not header or not header.strip():
         return JSON
-    for option in header.split(","):
-        media, _ = _parse_media(option, "accept")
+    ranked = []
+    for order, option in enumerate(header.split(",")):
+        media, params = _parse_media(option, "accept")
+        media = JSON if media in ("*/*", "application/*") else media
         if media in (JSON, JSONLINES):
-            return media
-        if media in ("*/*", "application/*"):
-            return JSON
-    raise RequestError(f"accept {header!r} is not supported (supported: {JSON}, {JSONLINES})")
+            ranked.append((-_quality(params.get("q", "1"), header), order, media))
+    best = min(ranked, default=None)
+    if best is None or best[0] == 0:  # q=0 means "not acceptable"
+        raise RequestError(f"accept {header!r} is not supported (supported: {JSON}, {JSONLINES})")
+    return best[2]
+
+
+def _quality(value: str, header: str) -> float:
+    if not re.fullmatch(r"0(\.\d{0,3})?|1(\.0{0,3})?", value):
+        raise RequestError(f"accept {header!r}: q={value} must be a number in 0..1 with up to 3 decimals")
+    return float(value)
 
 
 def _parse_media(header: str, what: str) -> tuple[str, dict[str, str]]:

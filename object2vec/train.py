@@ -36,6 +36,7 @@ from object2vec.hyperparameters import Hyperparameters
 from object2vec.model import Object2Vec
 from object2vec.optim import Optimizer
 from object2vec.pretrained import read_pretrained
+from object2vec.threads import torch_threads
 
 log = logging.getLogger("object2vec")
 
@@ -58,18 +59,6 @@ class TrainResult:
     epochs_run: int = 0
     stopped_early: bool = False
     seconds: float = 0.0
-
-
-@contextlib.contextmanager
-def torch_threads(threads: int) -> Iterator[None]:
-    """Run with `threads` intra-op threads, then restore the caller's setting (2-vCPU machines stall with
-    more than needed)."""
-    previous = torch.get_num_threads()
-    torch.set_num_threads(threads)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(previous)
 
 
 def train(

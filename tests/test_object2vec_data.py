@@ -134,14 +134,16 @@ def small_dataset(tmp_path: Path, sequences: bool = False) -> object:
 def test_negative_sampling_counts_labels_and_pairs(tmp_path: Path, sequences: bool) -> None:
     data = small_dataset(tmp_path, sequences)
     out = with_negatives(data, 3, np.random.default_rng(0))
-    assert len(out) == 50 * 4
+    positives = np.flatnonzero(data.labels != 0)
+    assert 0 < len(positives) < 50  # the checkerboard has both classes: only positives anchor negatives
+    assert len(out) == 50 + 3 * len(positives)
     assert np.array_equal(out.labels[:50], data.labels)
     assert (out.labels[50:] == 0).all()
     # Negative k of positive p keeps p's in0 and takes the in1 of some training record.
-    anchors = np.repeat(np.arange(50), 3)
-    assert out.in0.take(np.arange(50, 200)).padded().tolist() == data.in0.take(anchors).padded().tolist()
+    made = np.arange(50, len(out))
+    assert out.in0.take(made).padded().tolist() == data.in0.take(np.repeat(positives, 3)).padded().tolist()
     training_in1 = {tuple(r) for r in data.in1.padded().tolist()}
-    assert {tuple(r) for r in out.in1.take(np.arange(50, 200)).padded().tolist()} <= training_in1
+    assert {tuple(r) for r in out.in1.take(made).padded().tolist()} <= training_in1
 
 
 def test_negative_sampling_is_seeded(tmp_path: Path) -> None:

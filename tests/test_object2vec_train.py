@@ -43,7 +43,9 @@ def test_learns_the_checkerboard_regression(tmp_path: Path) -> None:
 def test_learns_the_checkerboard_classification(tmp_path: Path) -> None:
     channels = write_channels(tmp_path / "data", classes=True)
     result = fit(tmp_path, channels, epochs="15", output_layer="softmax")
-    assert result.metrics["test:accuracy"] > 0.9  # the majority class is about 0.5
+    labels = read_channel(channels["test"], Hyperparameters.from_dict(TINY), "test").labels
+    majority = float(max(labels.mean(), 1 - labels.mean()))  # always answering the commoner class: ~0.5
+    assert result.metrics["test:accuracy"] > majority + 0.3
     assert set(result.metrics) == {
         f"{c}:{m}" for c in ("train", "validation", "test") for m in ("cross_entropy", "accuracy")
     }
