@@ -96,15 +96,15 @@ def raw_post(
     return payload
 
 
-def endpoint_latency(cloud: CloudConfig, clients: Clients, count: int) -> dict[str, Any]:
+def endpoint_latency(cloud: CloudConfig, clients: Clients, endpoint: str, count: int) -> dict[str, Any]:
     connection = http.client.HTTPConnection("127.0.0.1", cloud.sagemaker_port)
-    path, headers = "/endpoints/ratingModel/invocations", {"Content-Type": "application/json"}
+    path, headers = f"/endpoints/{endpoint}/invocations", {"Content-Type": "application/json"}
     raw = timed(lambda: raw_post(connection, path, RATING_BODY, headers), count, warmup=200)
     connection.close()
 
     def via_boto3() -> None:
         clients.runtime.invoke_endpoint(
-            EndpointName="ratingModel", ContentType="application/json", Body=RATING_BODY
+            EndpointName=endpoint, ContentType="application/json", Body=RATING_BODY
         )
 
     boto = timed(via_boto3, count, warmup=50)
@@ -116,9 +116,11 @@ def endpoint_latency(cloud: CloudConfig, clients: Clients, count: int) -> dict[s
     }
 
 
-def endpoint_throughput(cloud: CloudConfig, clients_count: int, per_client: int) -> dict[str, Any]:
+def endpoint_throughput(
+    cloud: CloudConfig, endpoint: str, clients_count: int, per_client: int
+) -> dict[str, Any]:
     """`clients_count` threads, each with its own keep-alive connection, `per_client` requests each."""
-    path, headers = "/endpoints/ratingModel/invocations", {"Content-Type": "application/json"}
+    path, headers = f"/endpoints/{endpoint}/invocations", {"Content-Type": "application/json"}
     latencies: list[list[float]] = [[] for _ in range(clients_count)]
     barrier = threading.Barrier(clients_count + 1)
 
@@ -325,10 +327,11 @@ def main() -> None:
             lifecycle.train(stack, cloud, channels_dir=work / "channels", log=print)
             clients = clients_for(stack, cloud)
             deploy_workshop_function(clients, stack, work)
-            report["endpoint"] = endpoint_latency(cloud, clients, args.requests)
+            rating = stack.rating.endpoint
+            report["endpoint"] = endpoint_latency(cloud, clients, rating, args.requests)
             print(f"endpoint: {report['endpoint']['raw_http']}")
             report["throughput"] = endpoint_throughput(
-                cloud, args.concurrency, max(50, args.requests // args.concurrency)
+                cloud, rating, args.concurrency, max(50, args.requests // args.concurrency)
             )
             print(f"throughput: {report['throughput']}")
             report["retrieval"] = retrieval_comparison(

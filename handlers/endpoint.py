@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from botocore.exceptions import BotoCoreError, ClientError
+from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
 from handlers.responses import BadRequest, Unavailable, UpstreamError
 
@@ -30,6 +30,11 @@ def predict(runtime: Any, endpoint_name: str, instances: list[Instance]) -> list
         payload = json.loads(response["Body"].read())
     except ClientError as err:
         raise _mapped(endpoint_name, err) from err
+    except ReadTimeoutError as err:
+        raise Unavailable(
+            f"endpoint '{endpoint_name}' did not answer within {runtime.meta.config.read_timeout:g} s "
+            f"({runtime.meta.config.retries['total_max_attempts']} attempts)"
+        ) from err
     except BotoCoreError as err:
         raise Unavailable(f"endpoint '{endpoint_name}' is unreachable: {err}") from err
     except ValueError as err:

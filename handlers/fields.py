@@ -17,6 +17,14 @@ def as_object(event: Any, where: str = "event") -> Mapping[str, Any]:
     return event
 
 
+def only_known(event: Mapping[str, Any], allowed: set[str], what: str = "") -> None:
+    """A misspelt optional field ("exclude_ratd") would silently take its default: refuse it instead."""
+    unknown = sorted(set(event) - allowed)
+    if unknown:
+        listed = ", ".join(sorted(allowed))
+        raise BadRequest(f"unknown field(s) {', '.join(map(repr, unknown))}{what}; allowed: {listed}")
+
+
 def required(event: Mapping[str, Any], key: str) -> Any:
     if key not in event:
         raise BadRequest(f"missing required field '{key}'")

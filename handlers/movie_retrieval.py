@@ -11,13 +11,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
-
 from handlers import fields, settings
 from handlers.embedding_index import METRICS, IndexCache, nearest
 from handlers.responses import BadRequest, Body, Forbidden, NotFound, api_handler
 
-s3 = boto3.client("s3", config=settings.CLIENT_CONFIG)
 _caches: dict[str, IndexCache] = {}
 
 ALLOWED_KEYS = {"bucket_name", "movie_id_to_examine", "movie_id", "k", "metric"}
@@ -36,10 +33,7 @@ class RetrievalRequest:
     @classmethod
     def from_event(cls, event: Any, bucket: str) -> RetrievalRequest:
         event = fields.as_object(event)
-        unknown = sorted(set(event) - ALLOWED_KEYS)
-        if unknown:
-            allowed = ", ".join(sorted(ALLOWED_KEYS))
-            raise BadRequest(f"unknown field(s) {', '.join(unknown)}; allowed: {allowed}")
+        fields.only_known(event, ALLOWED_KEYS)
         if "bucket_name" in event and event["bucket_name"] != bucket:
             asked = event["bucket_name"]
             raise Forbidden(f"bucket_name {asked!r} is not this function's bucket; it only reads {bucket!r}")
@@ -61,7 +55,7 @@ def _cache(bucket: str, endpoint: str) -> IndexCache:
     pointer_key = f"{prefix}/{endpoint}/current.json"
     if pointer_key not in _caches:
         refresh = settings.env_float("INDEX_REFRESH_SECONDS", INDEX_REFRESH_SECONDS)
-        _caches[pointer_key] = IndexCache(s3, bucket, pointer_key, refresh)
+        _caches[pointer_key] = IndexCache(settings.client("s3"), bucket, pointer_key, refresh)
     return _caches[pointer_key]
 
 

@@ -15,7 +15,6 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-import boto3
 import numpy as np
 
 from handlers import fields, settings
@@ -23,12 +22,12 @@ from handlers.catalog import Catalog, RatingHistory, parse_history, parse_titles
 from handlers.endpoint import predict
 from handlers.responses import BadRequest, Body, UpstreamError, api_handler
 
-runtime = boto3.client("sagemaker-runtime", config=settings.CLIENT_CONFIG)
-s3 = boto3.client("s3", config=settings.CLIENT_CONFIG)
 _loaded: dict[str, Any] = {}
 
 TYPES = ("rating", "recommendation", "top_k")
 PAIR_FORMS = ("data", "pairs", "user_id")
+PAIR_KEYS = {"type", "data", "pairs", "user_id", "movie_id"}
+TOP_K_KEYS = {"type", "user_id", "k", "exclude_rated"}
 MAX_PAIRS = 1000
 # The workshop's sentences, kept verbatim for callers that parsed them.
 RECOMMEND = "We recommend the user this movie."
@@ -56,6 +55,7 @@ class TopKRequest:
 def parse_event(event: Any) -> tuple[str, list[Pair] | TopKRequest]:
     event = fields.as_object(event)
     kind = fields.choice(event, "type", TYPES)
+    fields.only_known(event, TOP_K_KEYS if kind == "top_k" else PAIR_KEYS, f" for type {kind}")
     if kind == "top_k":
         user = fields.positive_int(fields.required(event, "user_id"), "user_id")
         k = fields.bounded_int(event, "k", default=10, low=1, high=MAX_K)
@@ -162,14 +162,14 @@ def rank_movies(candidates: np.ndarray, scores: np.ndarray, k: int) -> list[tupl
 def _catalog(bucket: str) -> Catalog:
     if "catalog" not in _loaded:
         prefix = settings.env("DATA_PREFIX", default=settings.DEFAULT_DATA_PREFIX)
-        _loaded["catalog"] = parse_titles(read_object(s3, bucket, f"{prefix}/u.item"))
+        _loaded["catalog"] = parse_titles(read_object(settings.client("s3"), bucket, f"{prefix}/u.item"))
     return _loaded["catalog"]
 
 
 def _history(bucket: str) -> RatingHistory:
     if "history" not in _loaded:
         prefix = settings.env("DATA_PREFIX", default=settings.DEFAULT_DATA_PREFIX)
-        _loaded["history"] = parse_history(read_object(s3, bucket, f"{prefix}/ua.base"))
+        _loaded["history"] = parse_history(read_object(settings.client("s3"), bucket, f"{prefix}/ua.base"))
     return _loaded["history"]
 
 
@@ -181,7 +181,7 @@ def answer_pairs(kind: str, pairs: list[Pair], bucket: str) -> Body:
     )
     catalog = _catalog(bucket)
     titles = [catalog.title(pair.movie_id) for pair in pairs]
-    predictions = predict(runtime, endpoint, [pair.instance() for pair in pairs])
+    predictions = predict(settings.client("sagemaker-runtime"), endpoint, [pair.instance() for pair in pairs])
     _expect_scores(endpoint, predictions, 1 if kind == "rating" else 2)
     build = rating_answer if kind == "rating" else recommendation_answer
     answers = [build(p, pred["scores"], t) for p, pred, t in zip(pairs, predictions, titles, strict=True)]
@@ -204,7 +204,7 @@ def answer_top_k(request: TopKRequest, bucket: str) -> Body:
     if request.exclude_rated:
         candidates = np.setdiff1d(candidates, rated)
     instances = [{"in0": [request.user_id], "in1": [int(m)]} for m in candidates]
-    predictions = predict(runtime, endpoint, instances)
+    predictions = predict(settings.client("sagemaker-runtime"), endpoint, instances)
     # A classifier's scores are [p(0), p(1)]: rank by p(1). A regressor has one score.
     scores = np.array([pred["scores"][-1] for pred in predictions], dtype=np.float64)
     ranked = rank_movies(candidates, scores, request.k)

@@ -3,14 +3,22 @@ variable is a clear 500 answer naming it, not a `KeyError` at import (the worksh
 
 from __future__ import annotations
 
+import functools
 import os
+from typing import Any
 
+import boto3
 from botocore.config import Config
 
 from handlers.responses import ConfigurationError
 
-# Endpoint calls fail fast enough to answer 503 well inside the function's timeout.
-CLIENT_CONFIG = Config(connect_timeout=2, read_timeout=20, retries={"max_attempts": 2, "mode": "standard"})
+# A dependency call (endpoint or S3) gives up after 2 attempts of (connect 1 s + read N s) plus a
+# backoff under 1 s, about 13 s with the default N = 5, and a failed call ends the invocation with a
+# 502/503 answer: a hung dependency is answered inside the functions' 30 s timeout, never turned
+# into Lambda's own Sandbox.Timedout error. Our endpoints answer in milliseconds.
+DEFAULT_DEPENDENCY_TIMEOUT = 5.0
+CONNECT_TIMEOUT = 1.0
+ATTEMPTS = 2
 
 DEFAULT_DATA_PREFIX = "object2vec/movielens/ml-100k"
 DEFAULT_INDEX_PREFIX = "object2vec/movielens/index"
@@ -35,3 +43,23 @@ def env_float(name: str, default: float) -> float:
         return float(raw)
     except ValueError:
         raise ConfigurationError(f"environment variable {name} must be a number, got {raw!r}") from None
+
+
+def dependency_timeout() -> float:
+    """Seconds a dependency may take to answer one attempt (`DEPENDENCY_TIMEOUT_SECONDS`)."""
+    seconds = env_float("DEPENDENCY_TIMEOUT_SECONDS", DEFAULT_DEPENDENCY_TIMEOUT)
+    if not 0 < seconds <= 60:
+        raise ConfigurationError(
+            f"environment variable DEPENDENCY_TIMEOUT_SECONDS must be in (0, 60], got {seconds}"
+        )
+    return seconds
+
+
+@functools.cache
+def client(service: str) -> Any:
+    """One boto3 client per service per container, made at first use so that a bad setting is a 500
+    answer naming it rather than an import error."""
+    # botocore's `max_attempts` counts retries only; `total_max_attempts` counts the first call too.
+    retries = {"total_max_attempts": ATTEMPTS, "mode": "standard"}
+    config = Config(connect_timeout=CONNECT_TIMEOUT, read_timeout=dependency_timeout(), retries=retries)
+    return boto3.client(service, config=config)  # type: ignore[call-overload]

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from localcloud.config import ACCOUNT_ID as LOCAL_ACCOUNT_ID
+
 BACKENDS = ("local",)
 DEFAULT_LOCAL_BUCKET = "rec-engine-workshop-local"
 
@@ -37,7 +39,7 @@ class FunctionSpec:
 class Stack:
     backend: str = "local"
     region: str = "us-east-1"
-    account_id: str = "123456789012"
+    account_id: str = LOCAL_ACCOUNT_ID  # the local cloud's; the AWS backend will read the caller's
     bucket: str = DEFAULT_LOCAL_BUCKET
     dataset: str = "ml-100k"
     protocol: str = "holdout"

@@ -12,6 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from jobs.errors import StackError
 from jobs.stack import FunctionSpec, Stack
 
@@ -50,9 +52,14 @@ def load_events(stack: Stack, events_dir: Path = EVENTS_DIR) -> list[tuple[Funct
 
 def send(lambda_client: Any, function: FunctionSpec, path: Path, payload: bytes) -> EventResult:
     started = time.perf_counter()
-    response = lambda_client.invoke(
-        FunctionName=function.name, InvocationType="RequestResponse", Payload=payload
-    )
+    try:
+        response = lambda_client.invoke(
+            FunctionName=function.name, InvocationType="RequestResponse", Payload=payload
+        )
+    except (ClientError, BotoCoreError) as err:  # one failed call is one failed row, not a lost table
+        elapsed = (time.perf_counter() - started) * 1000
+        code = err.response["Error"]["Code"] if isinstance(err, ClientError) else type(err).__name__
+        return EventResult(function.name, path.name, None, code, elapsed, f"{code}: {err}")
     elapsed = (time.perf_counter() - started) * 1000
     answer = json.loads(response["Payload"].read() or b"null")
     error = response.get("FunctionError")

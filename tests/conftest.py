@@ -13,9 +13,8 @@ from movielens_fixtures import FIXTURES
 
 from jobs.movielens import SourceSettings, find_shared_copy
 
-# Tests never reach real AWS. The handlers create their boto3 clients at import (as Lambda
-# containers do), which needs a region; credentials are dummies so nothing can be signed for a
-# real account even by mistake. Set before any test module is imported.
+# Tests never reach real AWS. boto3 clients need a region; credentials are dummies so nothing can
+# be signed for a real account even by mistake. Set before any test module is imported.
 os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 os.environ["AWS_ACCESS_KEY_ID"] = "testing"
 os.environ["AWS_SECRET_ACCESS_KEY"] = "testing"

@@ -73,6 +73,14 @@ def test_top_k_defaults():
             "give exactly one of 'data' (the workshop's form), 'pairs' or 'user_id' + 'movie_id'",
         ),
         ({"type": "rating", "user_id": 1}, "missing required field 'movie_id'"),
+        (
+            {"type": "top_k", "user_id": 1, "exclude_ratd": False},
+            "unknown field(s) 'exclude_ratd' for type top_k; allowed: exclude_rated, k, type, user_id",
+        ),
+        (
+            {"type": "rating", "user_id": 1, "movie_id": 2, "k": 5},
+            "unknown field(s) 'k' for type rating; allowed: data, movie_id, pairs, type, user_id",
+        ),
         ({"type": "rating", "user_id": 0, "movie_id": 2}, "'user_id' must be a positive integer, got 0"),
         (
             {"type": "rating", "user_id": True, "movie_id": 2},
@@ -229,7 +237,7 @@ def test_structured_retrieval_defaults_to_cosine():
         (
             {"movie_id": 1, "metirc": "cosine"},
             BadRequest,
-            "unknown field(s) metirc; allowed: bucket_name, k, metric, movie_id, movie_id_to_examine",
+            "unknown field(s) 'metirc'; allowed: bucket_name, k, metric, movie_id, movie_id_to_examine",
         ),
         (None, BadRequest, "event must be a JSON object, got NoneType"),
     ],

@@ -7,6 +7,7 @@ through `lambda.invoke`, the registry and index in S3, restart recovery, and des
 from __future__ import annotations
 
 import base64
+import dataclasses
 import hashlib
 import json
 import os
@@ -148,6 +149,16 @@ def test_every_event_file_is_answered(deployed):
     results = send_all(deployed.clients.lambda_, deployed.stack)
     assert len(results) == len(load_events(deployed.stack)) >= 8
     assert all(r.ok for r in results), [r for r in results if not r.ok]
+
+
+def test_a_failed_invocation_is_a_failed_row_not_a_lost_table(deployed):
+    missing = dataclasses.replace(deployed.stack.retrieval_function, name="No_Such_Function")
+    stack = dataclasses.replace(deployed.stack, retrieval_function=missing)
+    results = send_all(deployed.clients.lambda_, stack)
+    failed = [r for r in results if not r.ok]
+    assert {r.function for r in failed} == {"No_Such_Function"}
+    assert all(r.function_error == "ResourceNotFoundException" for r in failed)
+    assert any(r.ok for r in results)  # the other function's events were still sent and tabulated
 
 
 # -- recommendation engine ----------------------------------------------------------------------------
