@@ -19,7 +19,12 @@ BENCH_READY := $(VENV)/.installed-bench
 
 # The venv is (re)built whenever pyproject.toml changes; every target that runs Python depends on it.
 $(VENV_READY): pyproject.toml
+	@if [ -x $(PY) ] && ! $(PY) -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then \
+		echo "$(VENV) was made with Python < 3.11: rebuilding it with $(PYTHON)"; rm -rf $(VENV); fi
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@$(PY) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else \
+		f"Python >= 3.11 is needed, $(PYTHON) is {sys.version.split()[0]}: run make PYTHON=python3.11 ...")' \
+		|| { rm -rf $(VENV); exit 1; }
 	@if [ -n "$(TORCH_INDEX)" ]; then $(PY) -m pip install --quiet --index-url $(TORCH_INDEX) $(TORCH_SPEC); fi
 	$(PY) -m pip install --quiet -e '.[dev]'
 	@touch $@
@@ -29,7 +34,7 @@ $(BENCH_READY): $(VENV_READY)
 	@touch $@
 
 .PHONY: help venv test lint format data stats demo apply train test-events destroy env status \
-	bench bench-ingest bench-model bench-serving clean
+	bench bench-ingest bench-model bench-serving ci-clean clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-14s %s\n", $$1, $$2}'
@@ -86,6 +91,9 @@ bench-model: $(BENCH_READY) ## Train every profile on ml-100k and compare with b
 
 bench-serving: $(BENCH_READY) ## Latency, throughput and memory of the local stack (its own throw-away stack)
 	$(PY) -m benchmarks.bench_serving
+
+ci-clean: ## Run .ci/run on a fresh copy of the committed tree (what CI sees), with its own venv
+	scripts/check-clean-clone
 
 clean: ## Remove the venv and everything the toolkit wrote in .work/ (not downloaded datasets)
 	rm -rf $(VENV) .work
