@@ -41,6 +41,8 @@ class CloudConfig:
     lambda_max_concurrency: int = 4
     # A worker idle for this long is retired, like Lambda reclaiming an idle execution environment.
     lambda_idle_seconds: float = 600.0
+    # InvokeEndpoint gives the model this long (SageMaker's containers get 60 s), then answers 424.
+    endpoint_timeout_seconds: float = 60.0
     # Extra model servers, "IMAGE_PATTERN=module:function" (tests register a tiny one this way).
     model_servers: tuple[str, ...] = ()
 
@@ -92,6 +94,10 @@ class CloudConfig:
             raise LocalCloudError(f"local cloud ports must be three distinct ports in 1-65535, got {ports}")
         if min(self.training_threads, self.serving_threads, self.lambda_max_concurrency) < 1:
             raise LocalCloudError("training_threads, serving_threads and lambda_max_concurrency must be >= 1")
+        if not self.endpoint_timeout_seconds > 0:
+            raise LocalCloudError(
+                f"endpoint_timeout_seconds must be > 0, got {self.endpoint_timeout_seconds}"
+            )
 
 
 def port_in_use(config: CloudConfig, service: str) -> LocalCloudError:

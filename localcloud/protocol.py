@@ -16,7 +16,7 @@ import socket
 import sys
 import threading
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.message import Message
@@ -30,6 +30,12 @@ log = logging.getLogger("localcloud")
 
 # Larger bodies are never read into memory: the connection is answered and closed instead.
 HARD_BODY_LIMIT = 128 * 1024 * 1024
+# A chunk-size line (hex size plus extensions) longer than this is not HTTP.
+MAX_CHUNK_LINE = 4096
+
+
+class MalformedBody(Exception):
+    """A chunked body whose framing is broken; the message is the one-line answer."""
 
 
 class AwsError(Exception):
@@ -210,17 +216,18 @@ class AwsRequestHandler(BaseHTTPRequestHandler):
             self._send(self._health(), request_id)
             return
         found = self.server.find(self.command, path)
-        length = int(self.headers.get("Content-Length") or 0)
+        chunks = self._chunks() if self._chunked() else None
+        # Transfer-Encoding overrides Content-Length (RFC 9112 6.3): a chunked body is counted as it comes.
+        length = 0 if chunks is not None else int(self.headers.get("Content-Length") or 0)
         if found is None:
-            self._discard_body(length)
+            self._skip_body(chunks, length)
             error = AwsError("UnknownOperationException", f"No operation at {self.command} {path}", 404)
             self._send(error_response(error), request_id)
             return
         r, params = found
-        if length > r.max_body:
-            self._refuse_body(r, length, request_id)
+        body = self._body(r, chunks, length, request_id)
+        if body is None:
             return
-        body = self._read_body(length)
         request = Request(self.command, path, parse_qs(split.query), self.headers, body, params)
         self._send(self._dispatch(r, request), request_id)
 
@@ -244,21 +251,77 @@ class AwsRequestHandler(BaseHTTPRequestHandler):
         }
         return json_response(body, 200 if ready else 503)
 
-    def _read_body(self, length: int) -> bytes:
-        if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
-            return self._read_chunked()
-        return self.rfile.read(length) if length else b""
+    def _chunked(self) -> bool:
+        codings = self.headers.get("Transfer-Encoding", "")
+        return codings.rsplit(",", 1)[-1].strip().lower() == "chunked"
 
-    def _read_chunked(self) -> bytes:
-        chunks = []
+    def _body(self, r: Route, chunks: Iterator[bytes] | None, length: int, request_id: str) -> bytes | None:
+        """The request body, or None once an oversize or malformed one has been answered."""
+        try:
+            body, size = self._read_body(chunks, length, r.max_body)
+        except MalformedBody as exc:
+            self.close_connection = True  # the framing is lost: nothing after this can be parsed
+            error = AwsError("SerializationException", str(exc))
+            self._send(error_response(error, aws_json=r.aws_json), request_id)
+            return None
+        if size > r.max_body:
+            self._refuse_body(r, size, chunks, request_id)
+            return None
+        return body
+
+    def _read_body(self, chunks: Iterator[bytes] | None, length: int, limit: int) -> tuple[bytes, int]:
+        """The body and its size; past `limit` bytes reading stops and the body is b"" (size > limit)."""
+        if chunks is None:
+            if length > limit:
+                return b"", length
+            return (self.rfile.read(length) if length else b""), length
+        kept: list[bytes] = []
+        size = 0
+        for piece in chunks:
+            size += len(piece)
+            if size > limit:
+                return b"", size
+            kept.append(piece)
+        return b"".join(kept), size
+
+    def _chunks(self) -> Iterator[bytes]:
+        """The data of a chunked body in pieces of at most 1 MB, trailer consumed; raises MalformedBody."""
         while True:
-            size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
-            if size == 0:
-                while self.rfile.readline() not in (b"\r\n", b"\n", b""):
-                    pass
-                return b"".join(chunks)
-            chunks.append(self.rfile.read(size))
-            self.rfile.readline()
+            line = self.rfile.readline(MAX_CHUNK_LINE)
+            size_field = line.split(b";", 1)[0].strip()
+            if not line.endswith(b"\n") or not re.fullmatch(rb"[0-9A-Fa-f]{1,15}", size_field):
+                shown = line.strip()[:40].decode("latin-1")
+                raise MalformedBody(f"Malformed chunked request body: bad chunk size line {shown!r}")
+            remaining = int(size_field, 16)
+            if remaining == 0:
+                while self.rfile.readline(MAX_CHUNK_LINE) not in (b"\r\n", b"\n", b""):
+                    pass  # trailer fields: none of our operations reads them
+                return
+            while remaining:
+                piece = self.rfile.read(min(remaining, 1 << 20))
+                if not piece:
+                    raise MalformedBody("Malformed chunked request body: the connection closed mid-chunk")
+                remaining -= len(piece)
+                yield piece
+            if self.rfile.readline(MAX_CHUNK_LINE) not in (b"\r\n", b"\n"):
+                raise MalformedBody("Malformed chunked request body: no line break after a chunk")
+
+    def _drain(self, chunks: Iterator[bytes], size: int) -> bool:
+        """Read and drop the rest of a chunked body, up to HARD_BODY_LIMIT in all; True if it all came."""
+        try:
+            for piece in chunks:
+                size += len(piece)
+                if size > HARD_BODY_LIMIT:
+                    return False
+        except (MalformedBody, OSError):
+            return False
+        return True
+
+    def _skip_body(self, chunks: Iterator[bytes] | None, length: int) -> None:
+        if chunks is None:
+            self._discard_body(length)
+        elif not self._drain(chunks, 0):
+            self.close_connection = True
 
     def _discard_body(self, length: int) -> None:
         remaining = length
@@ -268,14 +331,22 @@ class AwsRequestHandler(BaseHTTPRequestHandler):
                 break
             remaining -= len(chunk)
 
-    def _refuse_body(self, r: Route, length: int, request_id: str) -> None:
-        """Answer an oversize request like AWS; read the body first so the client sees the answer."""
-        error = r.too_large(length) if r.too_large else AwsError("RequestEntityTooLarge", "Too large", 413)
-        if length <= HARD_BODY_LIMIT:
-            self._discard_body(length)
+    def _refuse_body(self, r: Route, size: int, chunks: Iterator[bytes] | None, request_id: str) -> None:
+        """Answer an oversize request like AWS; the client must still be able to read the answer."""
+        error = r.too_large(size) if r.too_large else AwsError("RequestEntityTooLarge", "Too large", 413)
+        response = error_response(error, aws_json=r.aws_json)
+        if chunks is not None:
+            # Answer at once (a client reading early stops sending), then drop what is still coming:
+            # closing on unread data would reset the connection before the client read the answer.
+            self.close_connection = True
+            self._send(response, request_id)
+            self._drain(chunks, size)
+            return
+        if size <= HARD_BODY_LIMIT:
+            self._discard_body(size)
         else:
             self.close_connection = True
-        self._send(error_response(error, aws_json=r.aws_json), request_id)
+        self._send(response, request_id)
 
     def _send(self, response: Response, request_id: str) -> None:
         try:

@@ -7,6 +7,7 @@ puts this folder on its PYTHONPATH and registers `*/echo-model:*=localcloud_supp
 from __future__ import annotations
 
 import contextlib
+import http.client
 import io
 import json
 import os
@@ -15,7 +16,7 @@ import socket
 import tarfile
 import time
 import zipfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -38,12 +39,16 @@ ROLE = "arn:aws:iam::123456789012:role/test-role"
 
 
 class EchoModel:
-    """Answers with its artifact's tag. Body b"bad" is a client error (400), b"boom" a crash (500)."""
+    """Answers with its artifact's tag. Body b"bad" is a client error (400), b"boom" a crash (500),
+    b"wait:PATH" answers once the file PATH exists (a hung model that the test releases)."""
 
     def __init__(self, tag: str) -> None:
         self.tag = tag
 
     def invoke(self, body: bytes, content_type: str, accept: str | None) -> tuple[bytes, str]:
+        if body.startswith(b"wait:"):
+            # Bounded, so a failed test cannot leave the model busy for the rest of the module.
+            wait_until(Path(body[len(b"wait:") :].decode()).exists, timeout=120)
         if body == b"bad":
             raise ModelRequestError("the echo model refuses 'bad'")
         if body == b"boom":
@@ -79,6 +84,26 @@ def make_zip(files: dict[str, str]) -> bytes:
         for name, text in files.items():
             archive.writestr(name, text)
     return buffer.getvalue()
+
+
+def raw_post(
+    port: int, path: str, body: bytes | Iterable[bytes], headers: dict[str, str] | None = None
+) -> tuple[int, dict[str, str], bytes]:
+    """POST without boto3 on a fresh connection: bytes go with Content-Length, an iterable goes with
+    `Transfer-Encoding: chunked`, one chunk per item. Status, headers (lower-case names) and body."""
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request("POST", path, body=body, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
+def pieces(data: bytes, size: int = 1 << 20) -> Iterator[bytes]:
+    """`data` as chunks of `size` bytes, for raw_post's chunked bodies."""
+    for offset in range(0, len(data), size):
+        yield data[offset : offset + size]
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 30.0, interval: float = 0.05) -> Any:

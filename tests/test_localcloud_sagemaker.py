@@ -6,12 +6,28 @@ from __future__ import annotations
 import http.client
 import json
 import random
+import socket
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from botocore.exceptions import ClientError
-from localcloud_support import ECHO_IMAGE, O2V_IMAGE, ROLE, Cloud, echo_artifact, running_cloud, wait_until
+from localcloud_support import (
+    ECHO_IMAGE,
+    O2V_IMAGE,
+    ROLE,
+    Cloud,
+    echo_artifact,
+    new_cloud,
+    pieces,
+    raw_post,
+    running_cloud,
+    wait_until,
+)
+
+from localcloud import CloudConfig
+from localcloud.errors import LocalCloudError
 
 pytestmark = pytest.mark.slow
 ARN = "arn:aws:sagemaker:us-east-1:123456789012"
@@ -321,6 +337,95 @@ def test_unknown_target_is_refused(cloud: Cloud):
     assert response.status == 400
     assert response.getheader("x-amzn-ErrorType") == "UnknownOperationException"
     assert body["__type"] == "UnknownOperationException"
+
+
+def test_chunked_bodies_have_the_same_limit(sm, s3, cloud: Cloud):
+    deploy(sm, "chunked", "blue")
+    settled(sm, "chunked")
+    port, path = cloud.config.sagemaker_port, "/endpoints/chunked/invocations"
+    status, _, body = raw_post(port, path, pieces(b'{"x": 1}', 3), {"Content-Type": "application/json"})
+    assert (status, json.loads(body)["body"]) == (200, '{"x": 1}')
+    assert raw_post(port, path, pieces(b"x" * (6 * 1024 * 1024 - 100)))[0] == 200
+    oversize = b"x" * (6 * 1024 * 1024 + 1)
+    chunked, counted = raw_post(port, path, pieces(oversize)), raw_post(port, path, oversize)
+    assert chunked[0] == counted[0] == 413
+    expected = {"message": "HTTP content length exceeded 6291456 bytes."}
+    assert json.loads(chunked[2]) == json.loads(counted[2]) == expected
+    assert "x-amzn-errortype" not in chunked[1]
+    assert chunked[1]["connection"] == "close"  # the unread rest of the body ends the connection
+    assert raw_post(port, path, pieces(b"{}"))[0] == 200
+
+
+def test_chunked_framing(cloud: Cloud):
+    """A chunked body to an unknown path is read to its end, so the connection stays usable; broken
+    framing is a one-line 400 and closes the connection."""
+    port = cloud.config.sagemaker_port
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    connection.request("POST", "/nowhere", body=pieces(b"abc" * 1000, 700))
+    response = connection.getresponse()
+    response.read()
+    assert (response.status, response.getheader("x-amzn-ErrorType")) == (404, "UnknownOperationException")
+    connection.request("GET", "/_localcloud/health")
+    assert connection.getresponse().status == 200
+    connection.close()
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
+        sock.sendall(b"POST /endpoints/x/invocations HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+        answer = sock.makefile("rb").read()
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400 ")
+    assert b"x-amzn-ErrorType: SerializationException" in head
+    assert json.loads(body) == {"message": "Malformed chunked request body: bad chunk size line 'zz'"}
+
+
+# -- the invocation time limit ----------------------------------------------------------------------------
+
+
+def test_endpoint_timeout_is_configurable():
+    variable = "LOCALCLOUD_ENDPOINT_TIMEOUT_SECONDS"
+    assert CloudConfig.from_env({}).endpoint_timeout_seconds == 60.0
+    assert CloudConfig.from_env({variable: "2.5"}).endpoint_timeout_seconds == 2.5
+    assert CloudConfig.from_env({variable: "2.5"}).to_env()[variable] == "2.5"  # reaches `serve` as is
+    with pytest.raises(LocalCloudError, match=r"endpoint_timeout_seconds must be > 0, got 0\.0"):
+        CloudConfig.from_env({variable: "0"})
+
+
+def answers(runtime, endpoint: str) -> bool:
+    try:
+        response = runtime.invoke_endpoint(EndpointName=endpoint, Body=b"{}")
+    except ClientError:
+        return False
+    return response["ResponseMetadata"]["HTTPStatusCode"] == 200
+
+
+def test_hung_model_times_out_and_the_cloud_keeps_serving(tmp_path: Path):
+    slow = new_cloud(tmp_path / "state", endpoint_timeout_seconds=1.0)
+    slow.start()
+    try:
+        sm, runtime, s3 = (slow.client(s) for s in ("sagemaker", "sagemaker-runtime", "s3"))
+        s3.create_bucket(Bucket="models")
+        s3.put_object(Bucket="models", Key="echo/blue/model.tar.gz", Body=echo_artifact("blue"))
+        for name in ("hung", "healthy"):
+            deploy(sm, name, "blue")
+            assert settled(sm, name)["EndpointStatus"] == "InService"
+        release = tmp_path / "release"  # the hung model answers once this file exists
+        code, message, status, response = error_of(
+            lambda: runtime.invoke_endpoint(EndpointName="hung", Body=f"wait:{release}".encode())
+        )
+        assert (code, status, response["OriginalStatusCode"]) == ("ModelError", 424, 0)
+        assert message.startswith(
+            'Received server error (0) from primary with message "Your invocation timed out while waiting '
+            "for a response from container primary. Review the latency metrics for each container in "
+            'Amazon CloudWatch, resolve the issue, and try again.". See https://us-east-1.console.aws'
+        )
+        # The hung call still runs (it cannot be stopped in-process), yet other endpoints answer...
+        assert answers(runtime, "healthy")
+        # ...while its own variant is busy: the next call waits its turn and times out as well.
+        code, _, status, _ = error_of(lambda: runtime.invoke_endpoint(EndpointName="hung", Body=b"{}"))
+        assert (code, status) == ("ModelError", 424)
+        release.touch()
+        wait_until(lambda: answers(runtime, "hung"))  # once the model returns, the endpoint serves again
+    finally:
+        slow.stop()
 
 
 # -- training jobs (object2vec.train in a subprocess) -----------------------------------------------------

@@ -13,7 +13,7 @@ import logging
 import random
 import threading
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,8 @@ from botocore.exceptions import ClientError
 from localcloud.config import ACCOUNT_ID, CloudConfig
 from localcloud.protocol import AwsError
 from localcloud.s3client import s3_client, split_s3_uri
-from localcloud.sagemaker.modelservers import InferenceModel, ModelRequestError, ModelServerRegistry
+from localcloud.sagemaker.container import InvocationTimeout, ModelContainer
+from localcloud.sagemaker.modelservers import ModelRequestError, ModelServerRegistry
 from localcloud.sagemaker.resources import (
     RecordStore,
     already_exists,
@@ -39,6 +40,12 @@ from localcloud.storage import atomic_write_bytes, remove_tree
 
 # InvokeEndpoint answers at most 6 MB ("Maximum payload size for a response: 6 MB", SageMaker quotas).
 MAX_RESPONSE_BODY = 6 * 1024 * 1024
+# What SageMaker answers when a container takes over 60 s: 424 ModelError, "Received server error (0)
+# from primary with message ..." (RamVegiraju/SageMaker-Deployment#3, aws/amazon-sagemaker-examples#799).
+TIMED_OUT = (
+    "Your invocation timed out while waiting for a response from container primary. Review the latency "
+    "metrics for each container in Amazon CloudWatch, resolve the issue, and try again."
+)
 log = logging.getLogger("localcloud.sagemaker")
 RESTORE_WAIT_SECONDS = 120.0
 
@@ -51,9 +58,8 @@ class DeployError(Exception):
 class LiveVariant:
     name: str
     weight: float
-    model: InferenceModel
     # A model server is not assumed thread-safe: one request at a time per variant (2 cores anyway).
-    lock: threading.Lock = field(default_factory=threading.Lock)
+    container: ModelContainer
 
 
 @dataclass
@@ -289,11 +295,14 @@ class HostingBackend:
         if live is None:
             raise AwsError("ValidationError", f"Endpoint {name} of account {ACCOUNT_ID} not found.")
         variant = live.pick(name, target_variant)
+        timeout = self.config.endpoint_timeout_seconds
         try:
-            with variant.lock:
-                out, out_type = variant.model.invoke(body, content_type, accept)
+            out, out_type = variant.container.invoke(body, content_type, accept, timeout)
         except ModelRequestError as exc:
             raise self._model_error(name, exc.status, str(exc)) from exc
+        except InvocationTimeout as exc:
+            log.warning("endpoint %s variant %s: %s; answered 424 ModelError", name, variant.name, exc)
+            raise self._model_error(name, 0, TIMED_OUT) from exc
         except Exception as exc:  # the model server crashed on this request: a 500 from the container
             log.exception("endpoint %s variant %s failed", name, variant.name)
             raise self._model_error(name, 500, f"{type(exc).__name__}: {exc}") from exc
@@ -384,7 +393,8 @@ class HostingBackend:
                 f"The primary container for production variant {plan['VariantName']} did not pass the ping "
                 f"health check: {type(exc).__name__}: {first_line}"
             ) from exc
-        return LiveVariant(plan["VariantName"], float(plan["Weight"]), model)
+        name = plan["VariantName"]
+        return LiveVariant(name, float(plan["Weight"]), ModelContainer(model, name))
 
     def _download(self, url: str, dest: Path) -> None:
         try:
