@@ -2,6 +2,7 @@
 
 A crash or an exception therefore never leaves a half-written file under the final name, and
 the temporary file is removed on error. Used for channels, manifests and downloads alike.
+`fsync_dir` makes renames durable: a rename reaches the disk only with its folder's entry.
 """
 
 from __future__ import annotations
@@ -41,6 +42,17 @@ def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
     except BaseException:
         tmp.unlink(missing_ok=True)
         raise
+
+
+def fsync_dir(folder: Path) -> None:
+    """Flush `folder`'s entries, so files renamed into it survive a power cut (POSIX; a no-op elsewhere)."""
+    if os.name != "posix":  # Windows cannot open a folder as a file; its renames are journaled
+        return
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:

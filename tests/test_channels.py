@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import errno
 import hashlib
 import json
+import os
 from collections import Counter
 from pathlib import Path
 
@@ -20,7 +22,7 @@ from jobs.channels import (
 )
 from jobs.channels import prepare as prepare_module
 from jobs.channels.manifest import ManifestError
-from jobs.movielens import MovieLens, SourceSettings, load_movielens
+from jobs.movielens import MovieLens, OutputError, SourceSettings, load_movielens
 
 pytestmark = pytest.mark.usefixtures("isolated_movielens_env")
 
@@ -237,14 +239,15 @@ def test_a_failure_while_writing_leaves_nothing_new(
     def failing(path, *args, **kwargs):
         calls.append(path)
         if len(calls) == 2:  # the train file is staged, then validation fails (e.g. a full disk)
-            raise OSError("No space left on device")
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return real(path, *args, **kwargs)
 
     monkeypatch.setattr(prepare_module, "write_jsonl", failing)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OutputError) as caught:
         write_channels(
             data, PrepareConfig(out_dir=tmp_path, protocols=("workshop",), tasks=("rating",), seed=9)
         )
+    assert str(caught.value) == f"{folder}: cannot write the channels (No space left on device)"
     after = {p: p.read_bytes() for p in folder.rglob("*") if p.is_file()}
     assert after == before  # the previous run's files are untouched
     assert sorted(p.name for p in folder.parent.iterdir()) == ["rating"]  # no staging folder left
@@ -259,9 +262,54 @@ def test_a_failure_in_a_fresh_output_folder_leaves_no_folder(
         raise OSError("disk went away")
 
     monkeypatch.setattr(prepare_module, "write_jsonl", failing)
-    with pytest.raises(OSError, match="disk went away"):
+    with pytest.raises(OutputError, match=r"/holdout/rating: cannot write the channels \(disk went away\)$"):
         write_channels(data, PrepareConfig(out_dir=tmp_path / "out" / "channels", validation_per_user=1))
     assert list(tmp_path.iterdir()) == []
+
+
+def test_an_output_folder_that_cannot_be_created_is_one_line(
+    tmp_path: Path, offline_settings: SourceSettings
+) -> None:
+    data = fixture_data("ml-100k", "ml-100k", offline_settings)
+    (tmp_path / "afile").write_text("not a folder\n")
+    out = tmp_path / "afile" / "sub"
+    with pytest.raises(OutputError) as caught:
+        write_channels(data, PrepareConfig(out_dir=out, protocols=("workshop",), tasks=("rating",)))
+    assert str(caught.value) == f"{out}/ml-100k/workshop: cannot create folder (Not a directory)"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["afile"]
+
+
+def test_files_and_folders_are_fsynced_before_the_manifest_is_published(
+    tmp_path: Path, offline_settings: SourceSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A power cut must never leave a manifest naming channel data that is not on disk yet."""
+    data = fixture_data("ml-100k", "ml-100k", offline_settings)
+    events: list[tuple[str, int]] = []  # ("fsync" | "replace", inode)
+    real_fsync, real_replace = os.fsync, os.replace
+
+    def fsync(fd: int) -> None:
+        events.append(("fsync", os.fstat(fd).st_ino))
+        real_fsync(fd)
+
+    def replace(source: str | Path, target: str | Path) -> None:
+        inode = os.stat(source).st_ino
+        real_replace(source, target)
+        events.append(("replace", inode))
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    monkeypatch.setattr(os, "replace", replace)
+    write_channels(data, PrepareConfig(out_dir=tmp_path, protocols=("workshop",), tasks=("rating",)))
+    folder = task_folder(tmp_path, "ml-100k", "workshop", "rating")
+    manifest_moves = [
+        i for i, e in enumerate(events) if e == ("replace", (folder / "manifest.json").stat().st_ino)
+    ]
+    published = manifest_moves[-1]  # the first move is atomic_writer's, inside the staging folder
+    for name in ("train", "validation"):
+        inode = (folder / name / f"{name}.jsonl").stat().st_ino
+        moved = events.index(("replace", inode))
+        assert events.index(("fsync", inode)) < moved < published  # content on disk, then renamed
+        assert ("fsync", (folder / name).stat().st_ino) in events[moved:published]  # the rename too
+    assert ("fsync", folder.stat().st_ino) in events[published:]  # and the manifest's own rename
 
 
 def test_rerun_replaces_the_folder_cleanly(tmp_path: Path, offline_settings: SourceSettings) -> None:

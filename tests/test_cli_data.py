@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import errno
 import json
+import zipfile
 from pathlib import Path
 
 import click
@@ -10,6 +12,7 @@ import pytest
 from click.testing import CliRunner
 from movielens_fixtures import FIXTURES
 
+from jobs.cli import data as data_module
 from jobs.cli.data import data
 from jobs.cli.main import cli
 
@@ -153,3 +156,64 @@ def test_workshop_on_a_release_without_ua_files_is_one_line(tmp_path: Path) -> N
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: protocol 'workshop' needs ua.base/ua.test, which ml-latest-small")
     assert result.stderr.count("\n") == 1
+
+
+def one_line_error(result: click.testing.Result) -> str:
+    """The single `Error: ...` line of a failed command; no traceback, nothing else."""
+    assert result.exit_code == 1, result.output
+    assert isinstance(result.exception, SystemExit)  # a click error, not an escaped exception
+    assert "Traceback" not in result.output
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    return lines[0]
+
+
+def a_file(tmp_path: Path) -> Path:
+    """A regular file: no folder can be created below it, even by root (chmod would not stop root)."""
+    path = tmp_path / "afile"
+    path.write_text("not a folder\n")
+    return path
+
+
+def fixture_zip(tmp_path: Path) -> Path:
+    archive = tmp_path / "ml-1m.zip"
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for path in sorted((FIXTURES / "ml-1m").iterdir()):
+            bundle.write(path, f"ml-1m/{path.name}")
+    return archive
+
+
+def test_prepare_into_an_output_folder_that_cannot_be_created(tmp_path: Path) -> None:
+    out = a_file(tmp_path) / "sub"
+    source = str(FIXTURES / "ml-100k")
+    args = ("--no-verify", "--tasks", "rating", "--validation-per-user", "1", "--out", str(out))
+    result = run("prepare", "--source", source, *args)
+    assert one_line_error(result) == f"Error: {out}/ml-100k/holdout: cannot create folder (Not a directory)"
+
+
+def test_fetch_into_a_cache_that_cannot_be_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    cache = a_file(tmp_path) / "cache"
+    monkeypatch.setenv("MOVIELENS_CACHE", str(cache))
+    line = one_line_error(run("fetch", "--dataset", "ml-1m"))
+    assert line == f"Error: {cache}: cannot create folder (Not a directory)"
+    archive = fixture_zip(tmp_path)
+    line = one_line_error(run("fetch", "--dataset", "ml-1m", "--source", str(archive), "--no-verify"))
+    assert line == f"Error: {cache}/from-zip: cannot create folder (Not a directory)"
+
+
+def test_fetch_refuses_a_zip_that_is_not_the_published_one_unless_no_verify(tmp_path: Path) -> None:
+    archive = fixture_zip(tmp_path)
+    line = one_line_error(run("fetch", "--dataset", "ml-1m", "--source", str(archive)))
+    assert line.startswith(f"Error: {archive}: SHA-256 ")
+    assert line.endswith(" of ml-1m.zip; pass --no-verify to use it anyway")
+    result = run("fetch", "--dataset", "ml-1m", "--source", str(archive), "--no-verify")
+    assert result.exit_code == 0, result.output
+    assert (Path(result.stdout.strip()) / "ratings.dat").is_file()
+
+
+def test_an_os_error_the_library_did_not_name_is_still_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    def unreadable(*_args: object) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", "/somewhere/u.data")
+
+    monkeypatch.setattr(data_module, "resolve_source", unreadable)
+    assert one_line_error(run("fetch")) == "Error: /somewhere/u.data: Permission denied"

@@ -4,10 +4,14 @@ download (served by a local http.server), and a one-line error when offline."""
 from __future__ import annotations
 
 import dataclasses
+import errno
 import functools
 import hashlib
+import http.client
 import http.server
+import os
 import threading
+import urllib.error
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -28,6 +32,7 @@ from jobs.movielens import (
     find_shared_copy,
     resolve_source,
 )
+from jobs.movielens import download as download_module
 
 pytestmark = pytest.mark.usefixtures("isolated_movielens_env")
 
@@ -76,14 +81,18 @@ def grouplens(tmp_path: Path) -> Iterator[Server]:
         server.server_close()
 
 
+def trust_zip(monkeypatch: pytest.MonkeyPatch, archive: Path, dataset: str) -> None:
+    """Make the catalog publish `archive`'s digest for `dataset`, as if GroupLens had packed it."""
+    info = DATASETS[dataset]
+    remote = RemoteArchive(info.archive.filename, sha256(archive), archive.stat().st_size)
+    monkeypatch.setitem(DATASETS, dataset, DatasetInfo(info.name, info.layout, remote))
+
+
 def trust_served_zip(monkeypatch: pytest.MonkeyPatch, server: Server, dataset: str) -> str:
     """Make the catalog expect the served zip's digest (the real digest is GroupLens')."""
     archive = server.root / f"{dataset}.zip"
-    digest = sha256(archive)
-    info = DATASETS[dataset]
-    patched = DatasetInfo(info.name, info.layout, RemoteArchive(archive.name, digest, archive.stat().st_size))
-    monkeypatch.setitem(DATASETS, dataset, patched)
-    return digest
+    trust_zip(monkeypatch, archive, dataset)
+    return sha256(archive)
 
 
 def test_explicit_folder_is_used_in_place(offline_settings: SourceSettings) -> None:
@@ -283,11 +292,35 @@ def test_zip_without_a_top_folder(tmp_path: Path, offline_settings: SourceSettin
 
 
 def test_zip_of_the_real_ml100k_is_verified_file_by_file(
-    tmp_path: Path, ml100k_dir: Path, offline_settings: SourceSettings
+    tmp_path: Path, ml100k_dir: Path, offline_settings: SourceSettings, monkeypatch
 ) -> None:
     archive = make_zip(ml100k_dir, tmp_path / "ml-100k.zip", "ml-100k")  # in tmp only, never the repo
+    trust_zip(monkeypatch, archive, "ml-100k")  # a re-packed zip has other bytes than GroupLens' own
     resolved = resolve_source("ml-100k", archive, dataclasses.replace(offline_settings, verify=True))
     assert len(resolved.verified) == 21
+
+
+def test_explicit_zip_is_checked_before_it_is_extracted(
+    tmp_path: Path, offline_settings: SourceSettings
+) -> None:
+    archive = make_zip(FIXTURES / "ml-1m", tmp_path / "ml-1m.zip", "ml-1m")
+    with pytest.raises(ChecksumError) as caught:
+        resolve_source("ml-1m", archive, dataclasses.replace(offline_settings, verify=True))
+    assert str(caught.value) == (
+        f"{archive}: SHA-256 {sha256(archive)} differs from the published "
+        f"{DATASETS['ml-1m'].archive.sha256} of ml-1m.zip; pass --no-verify to use it anyway"
+    )
+    assert not offline_settings.cache_dir.exists()  # nothing extracted
+    assert resolve_source("ml-1m", archive, offline_settings).origin == "explicit"  # verify=False
+
+
+def test_explicit_zip_matching_the_published_digest_is_accepted(
+    tmp_path: Path, offline_settings: SourceSettings, monkeypatch
+) -> None:
+    archive = make_zip(FIXTURES / "ml-1m", tmp_path / "ml-1m.zip", "ml-1m")
+    trust_zip(monkeypatch, archive, "ml-1m")
+    resolved = resolve_source("ml-1m", archive, dataclasses.replace(offline_settings, verify=True))
+    assert (resolved.origin, resolved.layout.name) == ("explicit", "ml-1m")
 
 
 def test_not_a_zip(tmp_path: Path, offline_settings: SourceSettings) -> None:
@@ -296,3 +329,120 @@ def test_not_a_zip(tmp_path: Path, offline_settings: SourceSettings) -> None:
     with pytest.raises(SourceError, match=r"broken\.zip: cannot extract"):
         resolve_source("ml-1m", archive, offline_settings)
     assert [p.name for p in (offline_settings.cache_dir / "from-zip").iterdir()] == []
+
+
+def under_a_file(tmp_path: Path) -> Path:
+    """A folder path that cannot be created, even by root: its parent is a regular file."""
+    (tmp_path / "afile").write_text("not a folder\n")
+    return tmp_path / "afile" / "cache"
+
+
+def test_cache_that_cannot_be_created_is_one_line(tmp_path: Path, offline_settings: SourceSettings) -> None:
+    archive = make_zip(FIXTURES / "ml-1m", tmp_path / "x.zip", "ml-1m")
+    settings = dataclasses.replace(offline_settings, cache_dir=under_a_file(tmp_path))
+    with pytest.raises(SourceError) as caught:
+        resolve_source("ml-1m", archive, settings)
+    assert str(caught.value) == f"{settings.cache_dir / 'from-zip'}: cannot create folder (Not a directory)"
+
+
+def test_download_into_a_cache_that_cannot_be_created(
+    tmp_path: Path, grouplens: Server, monkeypatch, offline_settings: SourceSettings
+) -> None:
+    trust_served_zip(monkeypatch, grouplens, "ml-latest-small")
+    cache = under_a_file(tmp_path)
+    settings = dataclasses.replace(offline_settings, base_url=grouplens.base_url, cache_dir=cache)
+    with pytest.raises(SourceError, match=rf"^{cache}: cannot create folder \(Not a directory\)$"):
+        resolve_source("ml-latest-small", None, settings)
+
+
+def test_full_disk_during_a_download(
+    grouplens: Server, monkeypatch, offline_settings: SourceSettings
+) -> None:
+    def full_disk(*_args: object, **_kwargs: object) -> str:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(download_module, "_stream", full_disk)
+    settings = dataclasses.replace(offline_settings, base_url=grouplens.base_url)
+    expected = (
+        f"{settings.cache_dir / 'ml-latest-small.zip'}: cannot write the download (No space left on device)"
+    )
+    with pytest.raises(SourceError) as caught:
+        resolve_source("ml-latest-small", None, settings)
+    assert str(caught.value) == expected
+    assert list(settings.cache_dir.iterdir()) == []  # the part file is gone
+
+
+@pytest.fixture
+def hanging_up(tmp_path: Path) -> Iterator[str]:
+    """A server promising 100,000 bytes that sends 10, then closes the connection."""
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Length", "100000")
+            self.end_headers()
+            self.wfile.write(b"PK" + b"\0" * 8)
+            self.close_connection = True
+
+        def log_message(self, format: str, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_connection_dropped_mid_download(hanging_up: str, offline_settings: SourceSettings) -> None:
+    settings = dataclasses.replace(offline_settings, base_url=hanging_up)
+    with pytest.raises(SourceError) as caught:
+        resolve_source("ml-latest-small", None, settings)
+    message = str(caught.value)
+    assert "ml-latest-small.zip failed (connection closed with 99990 bytes to go)" in message
+    assert "\n" not in message
+    assert list(settings.cache_dir.iterdir()) == []
+
+
+class BrokenResponse:
+    """A response whose body fails after the first block, the way a dropped transfer does."""
+
+    def __init__(self, error: BaseException) -> None:
+        self.error = error
+        self.blocks = 0
+
+    def __enter__(self) -> BrokenResponse:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        pass
+
+    def read(self, _size: int) -> bytes:
+        self.blocks += 1
+        if self.blocks > 1:
+            raise self.error
+        return b"PK\x03\x04"
+
+
+@pytest.mark.parametrize(
+    ("error", "reason"),
+    [
+        (http.client.IncompleteRead(b"PK", 4096), "IncompleteRead(2 bytes read, 4096 more expected)"),
+        (urllib.error.URLError(ConnectionResetError(104, "Connection reset by peer")), "Connection reset"),
+        (TimeoutError("timed out"), "timed out"),
+    ],
+)
+def test_failure_mid_stream_is_one_line(
+    error: BaseException, reason: str, monkeypatch, offline_settings: SourceSettings
+) -> None:
+    monkeypatch.setattr(download_module.urllib.request, "urlopen", lambda *_a, **_k: BrokenResponse(error))
+    with pytest.raises(SourceError) as caught:
+        resolve_source("ml-latest-small", None, offline_settings)
+    message = str(caught.value)
+    assert message.startswith("ml-latest-small is not available locally and downloading http://127.0.0.1:")
+    assert reason in message
+    assert "\n" not in message
+    assert list(offline_settings.cache_dir.iterdir()) == []

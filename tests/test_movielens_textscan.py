@@ -35,7 +35,7 @@ def test_blank_lines_found_across_block_boundaries(
 def test_invalid_utf8_is_located(tmp_path: Path, block_size: int) -> None:
     path = tmp_path / "ratings.csv"
     path.write_bytes("a,b\nc,d\né,f\n".encode() + b"g,\xff\n")
-    with pytest.raises(ParseError, match=r"^ratings\.csv:4: byte 0xff is not valid utf-8$"):
+    with pytest.raises(ParseError, match=r"^ratings\.csv:4: byte 0xff is not valid utf-8 in 'g,\xff'$"):
         scan_text(path, "utf-8", block_size=block_size)
 
 

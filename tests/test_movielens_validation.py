@@ -4,6 +4,7 @@ exist afterwards."""
 
 from __future__ import annotations
 
+import errno
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -99,13 +100,14 @@ CORRUPTIONS = {
         "ml-100k",
         "u.item",
         lambda data: data.decode("latin-1").encode("utf-8"),
-        "u.item:1: text is UTF-8 but this layout is latin-1 (a re-encoded copy?)",
+        "u.item:1: text is UTF-8 but this layout is latin-1 (a re-encoded copy?): "
+        "'3|Le VÃ©lo Rouge (1994)|01-Jan-1994||http://example.invalid…'",
     ),
     "u.item wrong field count": Corruption(
         "ml-100k",
         "u.item",
         set_line(2, "5|Short Line (1996)|x"),
-        "u.item:2: expected 24 '|'-separated fields, found 3",
+        "u.item:2: expected 24 '|'-separated fields, found 3 in '5|Short Line (1996)|x'",
     ),
     "u.item repeated id": Corruption(
         "ml-100k",
@@ -130,7 +132,7 @@ CORRUPTIONS = {
         "ml-1m",
         "movies.dat",
         set_line(2, "14::Paper Lanterns (1995)"),
-        "movies.dat:2: expected 3 '::'-separated fields, found 2",
+        "movies.dat:2: expected 3 '::'-separated fields, found 2 in '14::Paper Lanterns (1995)'",
     ),
     # CSV layout.
     "bad ratings header": Corruption(
@@ -170,13 +172,13 @@ CORRUPTIONS = {
         "csv",
         "ratings.csv",
         set_line(6, "4,4\xff1,2.5,1500000102", "latin-1"),
-        "ratings.csv:6: byte 0xff is not valid utf-8",
+        "ratings.csv:6: byte 0xff is not valid utf-8 in '4,4ÿ1,2.5,1500000102'",
     ),
     "latin-1 byte in utf-8 movies": Corruption(
         "csv",
         "movies.csv",
         set_line(3, "205,Café (2011),Comedy", "latin-1"),
-        "movies.csv:3: byte 0xe9 is not valid utf-8",
+        "movies.csv:3: byte 0xe9 is not valid utf-8 in '205,Café (2011),Comedy'",
     ),
     "bad movies header": Corruption(
         "csv",
@@ -188,10 +190,60 @@ CORRUPTIONS = {
         "csv",
         "movies.csv",
         set_line(2, "101,Tables, Chairs (2003),Comedy"),
-        "movies.csv:2: expected 3 comma-separated fields, found 4",
+        "movies.csv:2: expected 3 comma-separated fields, found 4 in '101,Tables, Chairs (2003),Comedy'",
     ),
     "blank line in movies": Corruption(
         "csv", "movies.csv", insert_line(3, b""), "movies.csv:3: blank line inside the data"
+    ),
+    "extra field after a quoted title": Corruption(
+        "csv",
+        "movies.csv",
+        set_line(4, '307,"Storm, Interrupted (2015)",Action,Thriller'),
+        "movies.csv:4: expected 3 comma-separated fields, found 4 in "
+        "'307,\"Storm, Interrupted (2015)\",Action,Thriller'",
+    ),
+    # Cross-checks: every rated movie is in the movies file, one rating per (user, movie).
+    "rated movie missing from u.item": Corruption(
+        "ml-100k", "u.data", set_line(5, "12\t999\t2\t880000104"), "u.data:5: movie id 999 is not in u.item"
+    ),
+    "rated movie id past every id in u.item": Corruption(
+        "ml-100k",
+        "u.data",
+        set_line(5, "12\t2147483647\t2\t880000104"),
+        "u.data:5: movie id 2147483647 is not in u.item",
+    ),
+    "split rates a movie missing from u.item": Corruption(
+        "ml-100k", "ua.test", set_line(2, "12\t77\t1\t880000101"), "ua.test:2: movie id 77 is not in u.item"
+    ),
+    "rated movie missing from movies.dat": Corruption(
+        "ml-1m",
+        "ratings.dat",
+        set_line(7, "15::99::5::956700201"),
+        "ratings.dat:7: movie id 99 is not in movies.dat",
+    ),
+    "rated movie missing from movies.csv (line counts the header)": Corruption(
+        "csv",
+        "ratings.csv",
+        set_line(3, "1,206,3.0,1500000002"),
+        "ratings.csv:3: movie id 206 is not in movies.csv",
+    ),
+    "repeated pair in u.data": Corruption(
+        "ml-100k",
+        "u.data",
+        set_line(7, "12\t42\t4\t880000102"),
+        "u.data:7: (user 12, movie 42) repeats line 5",
+    ),
+    "repeated pair in ratings.dat": Corruption(
+        "ml-1m",
+        "ratings.dat",
+        set_line(8, "9::10::3::956700202"),
+        "ratings.dat:8: (user 9, movie 10) repeats line 4",
+    ),
+    "repeated pair in ratings.csv": Corruption(
+        "csv",
+        "ratings.csv",
+        set_line(5, "1,101,5.0,1500000101"),
+        "ratings.csv:5: (user 1, movie 101) repeats line 2",
     ),
 }
 
@@ -260,3 +312,37 @@ def test_error_line_numbers_survive_large_files(tmp_path: Path) -> None:
     path.write_text("\n".join(rows) + "\n")
     with pytest.raises(ParseError, match=r"^u\.data:271829: rating '0' is outside 1\.\.5$"):
         parse_ratings(path, LAYOUTS["ml-100k"])
+
+
+def test_the_earliest_repeat_in_the_file_is_reported(tmp_path: Path) -> None:
+    """Line 4 repeats line 2 before line 5 repeats line 1, though (2, 2) sorts before (5, 1)."""
+    path = tmp_path / "u.data"
+    path.write_text("2\t2\t1\t1\n5\t1\t1\t2\n3\t3\t1\t3\n5\t1\t2\t4\n2\t2\t2\t5\n5\t1\t3\t6\n")
+    with pytest.raises(ParseError, match=r"^u\.data:4: \(user 5, movie 1\) repeats line 2$"):
+        parse_ratings(path, LAYOUTS["ml-100k"])
+
+
+def test_same_movie_for_many_users_and_many_movies_for_one_user_are_fine(tmp_path: Path) -> None:
+    """Only the pair must be unique: the packed key keeps user and movie apart (no 31-bit overlap)."""
+    path = tmp_path / "u.data"
+    path.write_text("1\t2147483647\t1\t1\n2147483647\t1\t1\t1\n1\t1\t1\t1\n2147483647\t2147483647\t1\t1\n")
+    assert len(parse_ratings(path, LAYOUTS["ml-100k"])) == 4
+
+
+def test_unreadable_movies_file_is_one_line(
+    layout_copy, offline_settings: SourceSettings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    folder = layout_copy("ml-1m")
+    real_read_bytes = Path.read_bytes
+
+    def read_bytes(self: Path) -> bytes:  # chmod does not stop root, so refuse the way the OS would
+        if self.name == "movies.dat":
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return real_read_bytes(self)
+
+    monkeypatch.setattr(Path, "read_bytes", read_bytes)
+    config = PrepareConfig(dataset="ml-1m", source=folder, out_dir=folder.parent / "out")
+    with pytest.raises(DataError) as caught:
+        prepare_channels(config, offline_settings)
+    assert str(caught.value) == f"{folder / 'movies.dat'}: cannot read (Permission denied)"
+    assert not (folder.parent / "out").exists()

@@ -10,6 +10,7 @@ label; `", "` and `": "` separators), without creating a Python object per row.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -63,6 +64,8 @@ def write_jsonl(
             sink.write(data)
             if on_rows is not None:
                 on_rows(rows.shape[0])
+        sink.flush()
+        os.fsync(sink.fileno())  # on disk before a manifest can point at it (see prepare._publish)
     return WrittenFile(path, int(order.shape[0]), digest.hexdigest())
 
 

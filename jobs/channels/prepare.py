@@ -4,6 +4,8 @@ Everything that can fail on the input (parsing, validation, protocol checks, spl
 before the first byte is written. Each task folder is then built in a staging folder beside it
 and published file by file with `os.replace`, the manifest last: a folder with a manifest is
 always complete and consistent, and an error leaves nothing behind but what was there before.
+Every file is fsynced before it is renamed and every folder after, so this holds across a power
+cut too. OS errors (an output folder that cannot be created, a full disk) become `OutputError`.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
+from jobs.atomic import fsync_dir
 from jobs.channels.jsonl import write_jsonl
 from jobs.channels.manifest import (
     FORMAT_VERSION,
@@ -34,7 +37,7 @@ from jobs.channels.protocols import PROTOCOLS, STREAM_SHUFFLE, Split, build_spli
 from jobs.channels.tasks import TASKS, Task, label_spec, make_labels
 from jobs.movielens.catalog import DEFAULT_DATASET
 from jobs.movielens.dataset import MovieLens, load_movielens
-from jobs.movielens.errors import DataError
+from jobs.movielens.errors import DataError, OutputError, os_failure
 from jobs.movielens.ratings import Ratings
 from jobs.movielens.sources import SourceSettings, repo_root
 from jobs.movielens.stats import StatsReport, report_for
@@ -89,6 +92,7 @@ def write_channels(data: MovieLens, config: PrepareConfig) -> PrepareResult:
     )
     for protocol in protocols:
         check_protocol(data, protocol)
+    _hash_sources(data)  # now: a source file that cannot be read must fail before the first write
     splits = [
         build_split(data, protocol, config.seed, config.validation_per_user, config.test_per_user)
         for protocol in protocols
@@ -104,6 +108,14 @@ def write_channels(data: MovieLens, config: PrepareConfig) -> PrepareResult:
             for task in tasks:
                 manifests.append(_write_task(data, split, task, orders, config, bar.update))
     return PrepareResult(data.name, data.folder, tuple(manifests), report_for(data))
+
+
+def _hash_sources(data: MovieLens) -> dict[str, str]:
+    """The SHA-256 of every source file the manifests record (computed once, then cached)."""
+    try:
+        return data.file_sha256
+    except OSError as error:
+        raise DataError(os_failure(error, "read")) from error
 
 
 def supported_protocols(data: MovieLens) -> tuple[str, ...]:
@@ -129,9 +141,7 @@ def _write_task(
     on_rows: Callable[[int], None],
 ) -> ChannelManifest:
     folder = task_folder(config.out_dir, data.name, split.protocol, task)
-    created = _missing_parents(folder)
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{task}.staging_", dir=folder.parent))
+    created, staging = _make_staging(folder)
     try:
         channels = {
             name: _write_channel(staging / f"{name}.jsonl", ratings, task, orders[name], on_rows)
@@ -141,19 +151,33 @@ def _write_task(
         write_manifest(manifest, staging)
         _publish(staging, folder, tuple(channels))
         return manifest
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(staging, ignore_errors=True)
-        for directory in created:  # deepest first; only the (empty) folders this call created
-            with contextlib.suppress(OSError):
-                directory.rmdir()
+        _remove_empty(created)
+        if isinstance(error, OSError):  # a full disk names no file: name the task folder then
+            raise OutputError(os_failure(error, "write the channels", folder)) from error
         raise
     finally:
         shutil.rmtree(staging, ignore_errors=True)
 
 
-def _missing_parents(folder: Path) -> list[Path]:
-    """The ancestors of `folder` that do not exist yet, deepest first."""
-    return [parent for parent in folder.parents if not parent.exists()]
+def _make_staging(folder: Path) -> tuple[list[Path], Path]:
+    """The ancestors of `folder` this call creates (deepest first) and a staging folder beside it."""
+    created: list[Path] = []
+    try:
+        created = [parent for parent in folder.parents if not parent.exists()]
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        return created, Path(tempfile.mkdtemp(prefix=f".{folder.name}.staging_", dir=folder.parent))
+    except OSError as error:
+        _remove_empty(created)
+        raise OutputError(os_failure(error, "create folder")) from error
+
+
+def _remove_empty(folders: list[Path]) -> None:
+    """Remove the folders an interrupted write created, deepest first, where they are still empty."""
+    for directory in folders:
+        with contextlib.suppress(OSError):
+            directory.rmdir()
 
 
 def _write_channel(
@@ -190,9 +214,19 @@ def _manifest(
 
 
 def _publish(staging: Path, folder: Path, channels: tuple[str, ...]) -> None:
-    """Move the staged files into place; the old manifest goes first and the new one comes last."""
+    """Move the staged files into place; the old manifest goes first and the new one comes last.
+
+    The staged files are already fsynced; each folder is fsynced after its renames, so even after
+    a power cut no manifest names a channel file that is missing, empty or from another run.
+    """
+    folder.mkdir(exist_ok=True)
     (folder / MANIFEST_NAME).unlink(missing_ok=True)
+    fsync_dir(folder)
     for name in channels:
-        (folder / name).mkdir(parents=True, exist_ok=True)
+        (folder / name).mkdir(exist_ok=True)
         os.replace(staging / f"{name}.jsonl", folder / name / f"{name}.jsonl")
+        fsync_dir(folder / name)
+    fsync_dir(folder)
     os.replace(staging / MANIFEST_NAME, folder / MANIFEST_NAME)
+    fsync_dir(folder)
+    fsync_dir(folder.parent)  # the task folder's own entry, when this run created it

@@ -1,14 +1,15 @@
 """`o2v data`: fetch MovieLens (checksummed), print its statistics, write Object2Vec channels.
 
-Each command validates its arguments, calls one library function and turns a `DataError` into a
-one-line `click.ClickException` (exit status 1).
+Each command validates its arguments, calls one library function and turns a `DataError` (and any
+`OSError` the library let through) into a one-line `click.ClickException` (exit status 1).
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -26,6 +27,7 @@ from jobs.movielens import (
     format_stats,
     resolve_source,
 )
+from jobs.movielens.errors import os_reason
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,7 +52,8 @@ def _source_options(command: F) -> F:
         click.option(
             "--no-verify",
             is_flag=True,
-            help="Accept ml-100k files whose SHA-256 differs from the published one (an edited copy).",
+            help="Accept a zip or ml-100k files whose SHA-256 differs from the published one "
+            "(an edited or re-packed copy).",
         ),
     )
     for option in reversed(options):
@@ -61,6 +64,18 @@ def _source_options(command: F) -> F:
 def _settings(no_verify: bool) -> SourceSettings:
     """Settings from the environment; progress bars only when a person is watching."""
     return dataclasses.replace(SourceSettings.from_env(), verify=not no_verify, progress=sys.stderr.isatty())
+
+
+@contextlib.contextmanager
+def _one_line_errors() -> Iterator[None]:
+    """Report data and OS errors as one line (`Error: ...`, exit status 1), never a traceback."""
+    try:
+        yield
+    except DataError as error:
+        raise click.ClickException(str(error)) from error
+    except OSError as error:  # the library names its paths; this is the safety net
+        where = f"{error.filename}: " if error.filename is not None else ""
+        raise click.ClickException(f"{where}{os_reason(error)}") from error
 
 
 def _split_list(
@@ -104,10 +119,8 @@ def fetch(source: Path | None, dataset: str, no_verify: bool) -> None:
     Example:
         o2v data fetch --dataset ml-100k
     """
-    try:
+    with _one_line_errors():
         resolved = resolve_source(dataset, source, _settings(no_verify))
-    except DataError as error:
-        raise click.ClickException(str(error)) from error
     checked = f", {len(resolved.verified)} files match their published SHA-256" if resolved.verified else ""
     click.echo(
         f"{resolved.dataset}: {resolved.origin} copy, {resolved.layout.name} layout{checked}", err=True
@@ -131,10 +144,8 @@ def stats(source: Path | None, dataset: str, no_verify: bool, file_name: str | N
     Example:
         o2v data stats --file ua.base
     """
-    try:
+    with _one_line_errors():
         report = describe_dataset(dataset, source, file_name, _settings(no_verify))
-    except DataError as error:
-        raise click.ClickException(str(error)) from error
     click.echo(format_stats(report))
 
 
@@ -207,10 +218,8 @@ def prepare(
         out_dir=out_dir,
         progress=settings.progress,
     )
-    try:
+    with _one_line_errors():
         result = prepare_channels(config, settings)
-    except DataError as error:
-        raise click.ClickException(str(error)) from error
     click.echo(_summary(result))
     click.echo()
     click.echo(format_stats(result.stats))

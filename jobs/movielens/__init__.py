@@ -9,7 +9,7 @@ Typical use::
 
 from jobs.movielens.catalog import DATASET_NAMES, DATASETS, DEFAULT_DATASET, DatasetInfo, RemoteArchive
 from jobs.movielens.dataset import MovieLens, load_movielens, load_rating_file, load_resolved
-from jobs.movielens.errors import ChecksumError, DataError, LayoutError, ParseError, SourceError
+from jobs.movielens.errors import ChecksumError, DataError, LayoutError, OutputError, ParseError, SourceError
 from jobs.movielens.layouts import ALL_RATING_FILES, LAYOUTS, Layout, RatingScale, detect_layout
 from jobs.movielens.movies import Movie, Movies, parse_movies
 from jobs.movielens.ratings import Ratings, parse_ratings
@@ -43,6 +43,7 @@ __all__ = [
     "Movie",
     "MovieLens",
     "Movies",
+    "OutputError",
     "ParseError",
     "RatingScale",
     "RatingStats",

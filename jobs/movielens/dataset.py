@@ -8,12 +8,14 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Final
 
+import numpy as np
+
 from jobs.movielens.catalog import DEFAULT_DATASET
 from jobs.movielens.checksums import sha256_file
-from jobs.movielens.errors import DataError
+from jobs.movielens.errors import DataError, ParseError, os_failure
 from jobs.movielens.layouts import Layout
 from jobs.movielens.movies import Movies, parse_movies
-from jobs.movielens.ratings import Ratings, parse_ratings
+from jobs.movielens.ratings import Ratings, line_of_row, parse_ratings
 from jobs.movielens.sources import ResolvedSource, SourceSettings, resolve_source
 
 UA_SPLIT: Final = ("ua.base", "ua.test")
@@ -81,13 +83,31 @@ def load_movielens(
 
 
 def load_resolved(resolved: ResolvedSource) -> MovieLens:
-    """Parse an already resolved release folder."""
+    """Parse an already resolved release folder; every rated movie must be in the movies file."""
     layout, folder = resolved.layout, resolved.folder
-    ratings = parse_ratings(folder / layout.ratings_file, layout)
-    movies = parse_movies(folder, layout)
-    present = [name for name in UA_SPLIT if name in layout.split_files and (folder / name).is_file()]
-    splits = {name: parse_ratings(folder / name, layout) for name in present}
+    try:
+        ratings = parse_ratings(folder / layout.ratings_file, layout)
+        movies = parse_movies(folder, layout)
+        present = [name for name in UA_SPLIT if name in layout.split_files and (folder / name).is_file()]
+        splits = {name: parse_ratings(folder / name, layout) for name in present}
+    except OSError as error:
+        raise DataError(os_failure(error, "read")) from error
+    for name, rated in ((layout.ratings_file, ratings), *splits.items()):
+        _check_rated_movies(rated, movies, name, layout)
     return MovieLens(resolved, ratings, movies, MappingProxyType(splits))
+
+
+def _check_rated_movies(ratings: Ratings, movies: Movies, file_name: str, layout: Layout) -> None:
+    """Refuse ratings of movies the movies file lacks: they would inflate enc1_vocab_size unseen."""
+    # A lookup table indexed by movie id, like np.isin's "table" kind, but without its id-sized
+    # temporaries: in a fresh process their page faults made np.isin ~0.7 s on 25 M ratings, this ~0.05 s.
+    known = np.zeros(int(movies.ids.max()) + 2, dtype=np.bool_)
+    known[movies.ids] = True  # the last cell stays False: "clip" sends every larger id there
+    rated = known.take(ratings.item, mode="clip")
+    if not rated.all():
+        row = int(np.argmin(rated))
+        problem = f"movie id {ratings.item[row]} is not in {layout.movies_file}"
+        raise ParseError(file_name, line_of_row(layout, row), problem)
 
 
 def load_rating_file(resolved: ResolvedSource, file_name: str) -> Ratings:
@@ -98,4 +118,7 @@ def load_rating_file(resolved: ResolvedSource, file_name: str) -> Ratings:
         raise DataError(
             f"{file_name} is not a ratings file of the {layout.name} layout (choose from {choices})"
         )
-    return parse_ratings(resolved.folder / file_name, layout)
+    try:
+        return parse_ratings(resolved.folder / file_name, layout)
+    except OSError as error:
+        raise DataError(os_failure(error, "read")) from error

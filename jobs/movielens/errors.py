@@ -5,6 +5,8 @@ The CLI turns any `DataError` into a `click.ClickException`, so users see the me
 
 from __future__ import annotations
 
+from pathlib import Path
+
 
 class DataError(Exception):
     """Base class: anything wrong with the MovieLens data or with finding it."""
@@ -22,6 +24,10 @@ class LayoutError(DataError):
     """A folder holds no recognisable MovieLens layout, or the wrong one."""
 
 
+class OutputError(DataError):
+    """Channels or a manifest could not be written (a folder that cannot be created, a full disk)."""
+
+
 class ParseError(DataError):
     """A data file is malformed. The message is `<file>:<line>: <problem>`."""
 
@@ -30,3 +36,29 @@ class ParseError(DataError):
         self.file_name = file_name
         self.line = line
         self.problem = problem
+
+
+def os_failure(error: OSError, action: str, path: Path | str | None = None) -> str:
+    """`<path>: cannot <action> (<OS reason>)`, e.g. `/proc/x: cannot create folder (Permission denied)`.
+
+    The path is the one the OS names (for `mkdir(parents=True)`, the deepest folder that failed),
+    else `path`: a failed `write()` on an open file (a full disk) names no file.
+    """
+    where = error.filename if error.filename is not None else path
+    return f"{where if where is not None else '(unknown path)'}: cannot {action} ({os_reason(error)})"
+
+
+def os_reason(error: OSError) -> str:
+    """The OS's own words (`Permission denied`), without the errno and path `str(error)` adds."""
+    return error.strerror or " ".join(str(error).split()) or type(error).__name__
+
+
+def clip(text: str, width: int = 60) -> str:
+    """`text`, cut to `width` characters with an ellipsis, to quote a bad line in a one-line error."""
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def field_count_problem(want: int, got: int, separator: str, line: str) -> str:
+    """`expected 4 tab-separated fields, found 3 in '31\\t8\\t4'`: one wording for every file."""
+    name = {"\t": "tab", ",": "comma"}.get(separator, repr(separator))
+    return f"expected {want} {name}-separated fields, found {got} in {clip(line)!r}"

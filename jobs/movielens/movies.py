@@ -14,8 +14,9 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from jobs.movielens.errors import ParseError
+from jobs.movielens.errors import ParseError, clip, field_count_problem
 from jobs.movielens.layouts import Layout
+from jobs.movielens.textscan import bad_byte_problem, line_around
 
 _ML100K_FIELDS: Final = 24  # id, title, release date, video release date, IMDb URL, 19 genre flags
 _NO_GENRES: Final = "(no genres listed)"  # the CSV releases' marker for an empty genre list
@@ -76,11 +77,14 @@ def _decode(path: Path, encoding: str) -> str:
         text = data.decode(encoding)
     except UnicodeDecodeError as error:
         line = data.count(b"\n", 0, error.start) + 1
-        raise ParseError(path.name, line, f"byte 0x{data[error.start]:02x} is not valid {encoding}") from None
+        raise ParseError(path.name, line, bad_byte_problem(data, error.start, encoding)) from None
     if encoding == "latin-1" and not data.isascii() and _is_utf8(data):
         offset = next(i for i, byte in enumerate(data) if byte >= 0x80)
         line = data.count(b"\n", 0, offset) + 1
-        raise ParseError(path.name, line, "text is UTF-8 but this layout is latin-1 (a re-encoded copy?)")
+        quoted = clip(line_around(data, offset))  # latin-1 decoded: the mojibake shows the re-encoding
+        raise ParseError(
+            path.name, line, f"text is UTF-8 but this layout is latin-1 (a re-encoded copy?): {quoted!r}"
+        )
     return text
 
 
@@ -108,7 +112,7 @@ def _parse_u_item(path: Path, genres: tuple[str, ...]) -> Iterator[tuple[int, Mo
     for number, line in _lines(path, "latin-1"):
         fields = line.split("|")
         if len(fields) != width:
-            raise ParseError(path.name, number, f"expected {width} '|'-separated fields, found {len(fields)}")
+            raise ParseError(path.name, number, field_count_problem(width, len(fields), "|", line))
         flags = fields[width - len(genres) :]
         if any(flag not in {"0", "1"} for flag in flags):
             bad = next(flag for flag in flags if flag not in {"0", "1"})
@@ -121,7 +125,7 @@ def _parse_movies_dat(path: Path, layout: Layout) -> Iterator[tuple[int, Movie]]
     for number, line in _lines(path, layout.encoding):
         fields = line.split("::")
         if len(fields) != 3:
-            raise ParseError(path.name, number, f"expected 3 '::'-separated fields, found {len(fields)}")
+            raise ParseError(path.name, number, field_count_problem(3, len(fields), "::", line))
         yield number, Movie(_movie_id(fields[0], path, number), fields[1], _genres(fields[2]))
 
 
@@ -130,12 +134,14 @@ def _parse_movies_csv(path: Path, layout: Layout) -> Iterator[tuple[int, Movie]]
     reader = csv.reader(io.StringIO(text.rstrip("\r\n"), newline=""), strict=True)
     try:
         for row in reader:
-            yield from _csv_movie(row, reader.line_num, path, layout)
+            yield from _csv_movie(row, reader.line_num, path, layout, text)
     except csv.Error as error:
         raise ParseError(path.name, reader.line_num, f"malformed CSV ({error})") from None
 
 
-def _csv_movie(row: list[str], number: int, path: Path, layout: Layout) -> Iterator[tuple[int, Movie]]:
+def _csv_movie(
+    row: list[str], number: int, path: Path, layout: Layout, text: str
+) -> Iterator[tuple[int, Movie]]:
     if number == 1:
         if ",".join(row) != layout.movies_header:
             raise ParseError(path.name, 1, f"header {','.join(row)!r} is not {layout.movies_header!r}")
@@ -143,7 +149,9 @@ def _csv_movie(row: list[str], number: int, path: Path, layout: Layout) -> Itera
     if not row:
         raise ParseError(path.name, number, "blank line inside the data")
     if len(row) != 3:
-        raise ParseError(path.name, number, f"expected 3 comma-separated fields, found {len(row)}")
+        # Quote the line as written (quotes included), not the fields the csv module made of it.
+        line = text.split("\n")[number - 1].removesuffix("\r")
+        raise ParseError(path.name, number, field_count_problem(3, len(row), ",", line))
     yield number, Movie(_movie_id(row[0], path, number), row[1], _genres(row[2]))
 
 

@@ -1,8 +1,9 @@
 """Ratings as four numpy columns, parsed by numpy's C parser and validated vectorised.
 
 No Python object is created per row: `np.loadtxt` (a C tokenizer in numpy 2) fills a structured
-array straight from the file, and every check is a whole-column comparison. A bad row fails with
-one line, `<file>:<line>: <problem>`, naming the value as it appears in the file.
+array straight from the file, and every check is a whole-column comparison (repeated pairs: one
+in-place sort of packed keys). A bad row fails with one line, `<file>:<line>: <problem>`, naming
+the value as it appears in the file.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from jobs.movielens.errors import DataError, ParseError
+from jobs.movielens.errors import DataError, ParseError, field_count_problem
 from jobs.movielens.layouts import Layout
 from jobs.movielens.textscan import TextScan, read_line, scan_text
 
@@ -75,7 +76,13 @@ def parse_ratings(path: Path, layout: Layout) -> Ratings:
     _check_values(ratings, path, layout, header_lines, scan)
     if len(ratings) == 0:
         raise ParseError(path.name, header_lines + 1, "no ratings in the file")
+    _check_unique_pairs(ratings, path, header_lines)
     return ratings
+
+
+def line_of_row(layout: Layout, row: int) -> int:
+    """1-based file line of 0-based data row `row` of a parsed file (inner blank lines are refused)."""
+    return (0 if layout.ratings_header is None else 1) + row + 1
 
 
 def _check_header(path: Path, layout: Layout) -> int:
@@ -112,10 +119,7 @@ def _parse_error(
     elif match := _COLUMNS.search(message):
         line = header_lines + int(match["row"])  # ...and 1-based in this message
         text = read_line(path, line)
-        problem = (
-            f"expected {match['want']} {_separator_name(layout)}-separated fields, "
-            f"found {match['got']} in {_clip(text)!r}"
-        )
+        problem = field_count_problem(int(match["want"]), int(match["got"]), layout.separator, text)
     else:
         return DataError(f"{path.name}: {' '.join(message.split())}")
     if scan.first_blank_line is not None and scan.first_blank_line <= line:
@@ -167,9 +171,30 @@ def _field_text(line: str, layout: Layout, column: int) -> str:
     return fields[column].strip() if column < len(fields) else ""
 
 
-def _separator_name(layout: Layout) -> str:
-    return {"\t": "tab", ",": "comma"}.get(layout.separator, repr(layout.separator))
+def _check_unique_pairs(ratings: Ratings, path: Path, header_lines: int) -> None:
+    """One rating per (user, movie): a repeat is refused at the line that repeats the pair."""
+    keys = _pair_keys(ratings)
+    keys.sort()  # in place, unstable: ~0.2 s for 25 M keys, where a stable argsort takes ~1 s
+    if not np.any(keys[1:] == keys[:-1]):
+        return
+    row, first = _first_repeat(_pair_keys(ratings))
+    pair = f"(user {ratings.user[row]}, movie {ratings.item[row]})"
+    raise ParseError(path.name, header_lines + row + 1, f"{pair} repeats line {header_lines + first + 1}")
 
 
-def _clip(text: str, width: int = 60) -> str:
-    return text if len(text) <= width else text[: width - 1] + "…"
+def _pair_keys(ratings: Ratings) -> NDArray[np.int64]:
+    """`user << 32 | movie` per row: ids are validated positive int32, so equal keys mean equal pairs."""
+    keys = ratings.user.astype(np.int64)
+    keys <<= 32
+    keys |= ratings.item  # in place: one 8-byte column, no temporaries
+    return keys
+
+
+def _first_repeat(keys: NDArray[np.int64]) -> tuple[int, int]:
+    """(earliest row repeating an earlier row's key, that earlier row); only run once a repeat exists."""
+    order = np.argsort(keys, kind="stable")  # equal keys stay in row order
+    ordered = keys[order]
+    repeats = order[1:][ordered[1:] == ordered[:-1]]
+    row = int(repeats.min())
+    first = int(order[np.searchsorted(ordered, keys[row])])
+    return row, first

@@ -10,9 +10,11 @@ Resolution order (the first that applies wins):
 4. a download from GroupLens (`$MOVIELENS_BASE_URL` overrides the server, for tests and
    mirrors), checked against the published SHA-256 before it is extracted into the cache.
 
-An explicit source comes first because a user who names a folder means that folder. ml-100k
-files are checked against their published per-file SHA-256s wherever they come from, unless
-`verify=False` (an edited copy on purpose).
+An explicit source comes first because a user who names a folder means that folder. A zip is
+checked against the release's published SHA-256 before it is extracted, and ml-100k files against
+their published per-file SHA-256s wherever they come from, unless `verify=False` (an edited or
+re-packed copy on purpose; a cached zip is always checked, as only this code writes it there).
+OS errors (an unreadable source, a cache that cannot be written) become one-line `SourceError`s.
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from jobs.movielens.archives import extract_release, find_release_folder
 from jobs.movielens.catalog import DEFAULT_DATASET, GROUPLENS_BASE_URL, KNOWN_FILE_SHA256, dataset_info
 from jobs.movielens.checksums import sha256_file, verify_known_files
 from jobs.movielens.download import DownloadError, download_archive
-from jobs.movielens.errors import ChecksumError, SourceError
+from jobs.movielens.errors import ChecksumError, SourceError, os_failure
 from jobs.movielens.layouts import LAYOUTS, Layout, expect_layout
 
 ENV_SOURCE: Final = "MOVIELENS_SOURCE"
@@ -89,10 +91,14 @@ def resolve_source(
     """Locate (and if needed download and extract) `dataset`; see the module docstring for the order."""
     settings = settings or SourceSettings.from_env()
     info = dataset_info(dataset)
-    folder, origin = _locate(dataset, source, settings)
-    layout = expect_layout(folder, info.layout, dataset)
-    known = KNOWN_FILE_SHA256.get(dataset, {}) if settings.verify else {}
-    verified = verify_known_files(folder, known, dataset)
+    try:
+        folder, origin = _locate(dataset, source, settings)
+        layout = expect_layout(folder, info.layout, dataset)
+        known = KNOWN_FILE_SHA256.get(dataset, {}) if settings.verify else {}
+        verified = verify_known_files(folder, known, dataset)
+    except OSError as error:
+        # Writes into the cache are reported by archives/download; what is left here is reading.
+        raise SourceError(os_failure(error, "read")) from error
     return ResolvedSource(dataset, folder.resolve(), origin, layout, verified)
 
 
@@ -117,7 +123,10 @@ def _explicit_folder(path: Path, dataset: str, settings: SourceSettings) -> Path
             )
         return release
     if path.is_file() and path.suffix.lower() == ".zip":
-        target = settings.cache_dir / "from-zip" / f"{path.stem}-{sha256_file(path)[:16]}"
+        digest = sha256_file(path)
+        if settings.verify:
+            _check_archive(path, digest, dataset, "pass --no-verify to use it anyway")
+        target = settings.cache_dir / "from-zip" / f"{path.stem}-{digest[:16]}"
         return extract_release(path, target, dataset)
     raise SourceError(f"source {path} is neither a folder nor a .zip file")
 
@@ -130,16 +139,17 @@ def _cached_folder(dataset: str, settings: SourceSettings) -> Path | None:
     archive = settings.cache_dir / dataset_info(dataset).archive.filename
     if not archive.is_file():
         return None
-    _check_cached_archive(archive, dataset)
+    _check_archive(archive, sha256_file(archive), dataset, "delete it and retry")
     return extract_release(archive, folder, dataset)
 
 
-def _check_cached_archive(archive: Path, dataset: str) -> None:
-    expected = dataset_info(dataset).archive.sha256
-    digest = sha256_file(archive)
-    if digest != expected:
+def _check_archive(archive: Path, digest: str, dataset: str, advice: str) -> None:
+    """Refuse a zip that is not the published release archive of `dataset`."""
+    published = dataset_info(dataset).archive
+    if digest != published.sha256:
         raise ChecksumError(
-            f"{archive}: SHA-256 {digest} differs from the published {expected}; delete it and retry"
+            f"{archive}: SHA-256 {digest} differs from the published {published.sha256} of "
+            f"{published.filename}; {advice}"
         )
 
 

@@ -21,7 +21,7 @@ from typing import Final
 
 import numpy as np
 
-from jobs.movielens.errors import ParseError
+from jobs.movielens.errors import ParseError, clip
 
 _BLOCK: Final = 1 << 24
 _BLANK: Final = re.compile(rb"\n\r?\n")
@@ -142,6 +142,17 @@ def _check_encoding(path: Path, end: int, encoding: str) -> None:
             chunk.decode(encoding)
         except UnicodeDecodeError as error:
             line = lines_before + chunk.count(b"\n", 0, error.start) + 1
-            problem = f"byte 0x{chunk[error.start]:02x} is not valid {encoding}"
-            raise ParseError(path.name, line, problem) from None
+            raise ParseError(path.name, line, bad_byte_problem(chunk, error.start, encoding)) from None
         lines_before += chunk.count(b"\n")
+
+
+def bad_byte_problem(data: bytes, offset: int, encoding: str) -> str:
+    """`byte 0xe9 is not valid utf-8 in '…'`, quoting the line holding `data[offset]`."""
+    return f"byte 0x{data[offset]:02x} is not valid {encoding} in {clip(line_around(data, offset))!r}"
+
+
+def line_around(data: bytes, offset: int) -> str:
+    """The line of `data` holding byte `offset`, latin-1 decoded so that any byte shows."""
+    start = data.rfind(b"\n", 0, offset) + 1
+    end = data.find(b"\n", offset)
+    return data[start : None if end < 0 else end].rstrip(b"\r").decode("latin-1")
