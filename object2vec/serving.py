@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -83,29 +83,20 @@ class Predictor:
     @torch.inference_mode()
     def predict(self, in0: Sequences, in1: Sequences) -> np.ndarray:
         """(n, 1) regression values or (n, num_classes) probabilities for n (in0, in1) pairs."""
-        with torch_threads(self.threads):
-            return self._predict(in0, in1)
-
-    def _predict(self, in0: Sequences, in1: Sequences) -> np.ndarray:
-        out = []
-        for start in range(0, len(in0), CHUNK):
-            idx = np.arange(start, min(start + CHUNK, len(in0)))
-            output, _ = self.model(in0.padded(idx), in1.padded(idx))
-            out.append(self.model.scores(output))
-        return torch.cat(out).numpy()
+        return self._in_chunks(
+            len(in0), lambda idx: self.model.scores(self.model(in0.padded(idx), in1.padded(idx))[0])
+        )
 
     @torch.inference_mode()
     def embed(self, side: int, tokens: Sequences) -> np.ndarray:
         """(n, enc_dim) encodings of n objects by enc0 (side 0) or enc1 (side 1)."""
-        with torch_threads(self.threads):
-            return self._embed(side, tokens)
+        return self._in_chunks(len(tokens), lambda idx: self.model.encode(side, tokens.padded(idx)))
 
-    def _embed(self, side: int, tokens: Sequences) -> np.ndarray:
-        out = []
-        for start in range(0, len(tokens), CHUNK):
-            idx = np.arange(start, min(start + CHUNK, len(tokens)))
-            out.append(self.model.encode(side, tokens.padded(idx)))
-        return torch.cat(out).numpy()
+    def _in_chunks(self, n: int, forward: Callable[[np.ndarray], torch.Tensor]) -> np.ndarray:
+        """forward(row indices) over CHUNK rows at a time, with this predictor's threads, concatenated."""
+        with torch_threads(self.threads):
+            parts = [forward(np.arange(start, min(start + CHUNK, n))) for start in range(0, n, CHUNK)]
+        return torch.cat(parts).numpy()
 
 
 def _content_type(header: str) -> tuple[str, tuple[int, int] | None]:
