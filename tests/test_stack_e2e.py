@@ -11,6 +11,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import socket
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -362,14 +363,35 @@ def test_destroy_leaves_nothing_and_can_run_twice(tmp_path, ml100k_dir):
     stack = Stack(bucket="short-lived")
     lifecycle.apply(stack, cloud, source=str(ml100k_dir), log=lambda line: None)
     pid = localcloud.status(cloud).pid
+    lambda_ = clients_for(stack, cloud).lambda_
+    lambda_.invoke(FunctionName=REC, Payload=json.dumps({"type": "top_k", "user_id": 1}))  # a warm worker
+    workers = _children(pid)
+    assert workers  # the function's worker process
     lines: list[str] = []
     lifecycle.destroy(stack, cloud, log=lines.append)
     assert f"deleted function {REC}" in lines
     assert "deleted bucket s3://short-lived" in lines
     assert not cloud.state_dir.exists()
     assert not localcloud.status(cloud).running
-    with pytest.raises(ProcessLookupError):
-        os.kill(pid, 0)
+    for process in (pid, *workers):
+        with pytest.raises(ProcessLookupError):
+            os.kill(process, 0)
+    for port in (cloud.s3_port, cloud.sagemaker_port, cloud.lambda_port):
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", port))  # free again
     lines.clear()
     lifecycle.destroy(stack, cloud, log=lines.append)
     assert lines == ["the local cloud was not running; state removed"]
+
+
+def _children(pid: int) -> list[int]:
+    """Live child processes of `pid`, from /proc (Linux)."""
+    children = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue  # it exited while we looked
+        if int(fields[1]) == pid:
+            children.append(int(stat.parent.name))
+    return children
