@@ -56,11 +56,17 @@ def dataset_folder(rows: int) -> Path:
     return BENCH_DIR / f"csv-{rows}"
 
 
+def cache_stamp(rows: int, seed: int) -> dict[str, int]:
+    """What generated.json records, so a cached file made by other settings or code is not reused."""
+    return {"rows": rows, "seed": seed, "version": GENERATOR_VERSION}
+
+
 def is_cached(folder: Path, rows: int, seed: int = 0) -> bool:
     stamp = folder / "generated.json"
-    expected = {"rows": rows, "seed": seed, "version": GENERATOR_VERSION}
     return (
-        stamp.is_file() and json.loads(stamp.read_text()) == expected and (folder / "ratings.csv").is_file()
+        stamp.is_file()
+        and json.loads(stamp.read_text()) == cache_stamp(rows, seed)
+        and (folder / "ratings.csv").is_file()
     )
 
 
@@ -74,7 +80,7 @@ def generate_dataset(folder: Path, rows: int, seed: int = 0) -> dict[str, Any]:
     )
     write_ratings(folder / "ratings.csv", rows, movie_ids, rng)
     write_movies(folder / "movies.csv", movie_ids)
-    write_json_atomic(folder / "generated.json", {"rows": rows, "seed": seed, "version": GENERATOR_VERSION})
+    write_json_atomic(folder / "generated.json", cache_stamp(rows, seed))
     return {"seconds": time.perf_counter() - started}
 
 
@@ -209,14 +215,15 @@ def child_channels(folder: Path) -> dict[str, Any]:
     written = sum(channel.rows for channel in manifest.channels.values())
     size = sum(manifest.channel_path(name).stat().st_size for name in manifest.channels)
     shutil.rmtree(out)  # ~1 GB of text we only wanted to time
+    peak_mb = peak_memory_mb()
     return {
         "rows": written,
         "load_seconds": loaded - started,
         "write_seconds": finished - loaded,
         "bytes": size,
         "channels": {name: channel.rows for name, channel in manifest.channels.items()},
-        "peak_rss_mb": peak_memory_mb()["ru_maxrss"],
-        "peak_vmhwm_mb": peak_memory_mb()["vmhwm"],
+        "peak_rss_mb": peak_mb["ru_maxrss"],
+        "peak_vmhwm_mb": peak_mb["vmhwm"],
     }
 
 

@@ -27,7 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,15 +34,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
-from benchmarks.machine import describe, machine, write_report  # noqa: E402
-from jobs.channels import PrepareConfig, prepare_channels, read_manifest, task_folder  # noqa: E402
-from jobs.movielens import load_movielens  # noqa: E402
-from jobs.training import train_profile  # noqa: E402
-from object2vec.data import Sequences, parse_jsonlines  # noqa: E402
-from object2vec.serving import Predictor  # noqa: E402
+from benchmarks.machine import describe, machine, write_report
+from jobs.channels import PrepareConfig, default_out_dir, prepare_channels, read_manifest, task_folder
+from jobs.movielens import load_movielens, repo_root
+from jobs.training import train_profile
+from object2vec.data import Sequences, parse_jsonlines
+from object2vec.serving import Predictor
 
 DATASET = "ml-100k"
 RETRIEVAL_MIN_RATINGS = 20  # movies with fewer ratings have embeddings too noisy to judge
@@ -85,6 +81,10 @@ def rmse(pred: np.ndarray, y: np.ndarray) -> float:
     return float(np.sqrt(np.mean((pred - y) ** 2)))
 
 
+def mse(pred: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean((pred - y) ** 2))
+
+
 # ---- baselines ---------------------------------------------------------------------------------------------
 
 
@@ -99,7 +99,7 @@ def fit_surprise_svd(train: tuple, n_users: int, n_items: int) -> tuple[np.ndarr
     from surprise import SVD, Dataset, Reader
 
     u, i, r = train
-    folder = REPO / ".work" / "bench"
+    folder = repo_root() / ".work" / "bench"
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / "svd-train.tsv"
     path.write_text(
@@ -126,6 +126,57 @@ def fit_surprise_svd(train: tuple, n_users: int, n_items: int) -> tuple[np.ndarr
         bi[raw], qi[raw] = algo.bi[inner], algo.qi[inner]
     est += bu[:, None] + bi[None, :] + pu @ qi.T
     return est, seconds
+
+
+def result_row(task: str, protocol: str, model: str, metric: str, value: float, **extra: object) -> dict:
+    return {"task": task, "protocol": protocol, "model": model, "metric": metric, "value": value, **extra}
+
+
+def explicit_baselines(
+    protocol: str,
+    metric: str,
+    train: tuple[np.ndarray, np.ndarray, np.ndarray],
+    target: tuple[np.ndarray, np.ndarray, np.ndarray],
+    svd: tuple[np.ndarray, float],
+    n_users: int,
+    *,
+    per_user_accuracy: bool,
+) -> list[dict]:
+    """The rating rows (global mean, per-user mean, clipped Surprise SVD, scored by `metric`: RMSE or MSE) and
+    the recommendation rows (majority class, optionally per-user mean > 3.5, Surprise SVD > 3.5) of one
+    protocol: fitted on `train`, scored on `target`. svd: fit_surprise_svd's (estimates, seconds)."""
+    error = rmse if metric == "RMSE" else mse
+    users, items, ratings = target
+    estimates, seconds = svd
+    means = user_means(train[0], train[2], n_users)[users]
+    liked = (ratings > 3).astype(float)
+    rows = [
+        result_row(
+            "rating", protocol, "global mean", metric, error(np.full_like(ratings, train[2].mean()), ratings)
+        ),
+        result_row("rating", protocol, "per-user mean", metric, error(means, ratings)),
+        result_row(
+            "rating",
+            protocol,
+            "Surprise SVD",
+            metric,
+            error(np.clip(estimates[users, items], 1, 5), ratings),
+            seconds=seconds,
+        ),
+        result_row(
+            "recommendation",
+            protocol,
+            "majority class",
+            "accuracy",
+            float(max(liked.mean(), 1 - liked.mean())),
+        ),
+    ]
+    if per_user_accuracy:
+        accuracy = float(((means > 3.5) == (ratings > 3)).mean())
+        rows.append(result_row("recommendation", protocol, "per-user mean > 3.5", "accuracy", accuracy))
+    accuracy = float(((estimates[users, items] > 3.5) == (ratings > 3)).mean())
+    rows.append(result_row("recommendation", protocol, "Surprise SVD > 3.5", "accuracy", accuracy))
+    return rows
 
 
 def hit_rate_at_10(scores: np.ndarray, seen: np.ndarray, relevant: np.ndarray) -> float:
@@ -173,16 +224,14 @@ def run_profile(root: Path, profile: str, protocol: str, task: str, out: Path, t
     }
 
 
-def all_pair_scores(model: Path, n_users: int, n_items: int, threads: int) -> np.ndarray:
-    predictor = Predictor.load(model, threads=threads)
+def all_pair_scores(predictor: Predictor, n_users: int, n_items: int) -> np.ndarray:
     users, items = np.meshgrid(np.arange(n_users), np.arange(n_items), indexing="ij")
     scores = predictor.predict(Sequences.single(users.ravel()), Sequences.single(items.ravel()))
     return scores[:, -1].reshape(n_users, n_items)  # regression value, or p(label 1)
 
 
-def latency(model: Path, ids: tuple[int, int]) -> dict:
+def latency(predictor: Predictor, ids: tuple[int, int]) -> dict:
     """Seconds inside Predictor.invoke: one pair (median, best of 300) and the retrieval Lambda's request."""
-    predictor = Predictor.load(model, threads=1)
     body = json.dumps({"instances": [{"in0": [ids[0]], "in1": [ids[1]]}]}).encode()
     timings = []
     for _ in range(300):
@@ -203,9 +252,9 @@ def latency(model: Path, ids: tuple[int, int]) -> dict:
 # ---- retrieval -------------------------------------------------------------------------------------------
 
 
-def movie_embeddings(model: Path, n_items: int) -> np.ndarray:
+def movie_embeddings(predictor: Predictor, n_items: int) -> np.ndarray:
     """(n_items, enc_dim) `in1` embeddings, what the retrieval index holds (row = movie id)."""
-    return Predictor.load(model, threads=1).embed(1, Sequences.single(np.arange(n_items)))
+    return predictor.embed(1, Sequences.single(np.arange(n_items)))
 
 
 def distances(embeddings: np.ndarray, metric: str) -> np.ndarray:
@@ -271,13 +320,22 @@ class RunSpec:
     metric: str
     target: str  # key of TARGETS
     lower_is_better: bool
-    verdict: str  # the line in the report
+    verdict: str  # the line in the report, with {target} where TARGETS[target] goes
     strict: bool = False
+
+    def verdict_line(self) -> str:
+        return self.verdict.format(target=TARGETS[self.target])
 
 
 RUNS = (
     RunSpec(
-        "rating", "holdout", "rating", "RMSE", "rating_rmse", True, "rating RMSE <= 0.925 (holdout, clipped)"
+        "rating",
+        "holdout",
+        "rating",
+        "RMSE",
+        "rating_rmse",
+        True,
+        "rating RMSE <= {target:.3f} (holdout, clipped)",
     ),
     RunSpec(
         "recommendation",
@@ -286,11 +344,17 @@ RUNS = (
         "accuracy",
         "recommendation_accuracy",
         False,
-        "recommendation accuracy > 0.704 (holdout)",
+        "recommendation accuracy > {target:.3f} (holdout)",
         strict=True,
     ),
     RunSpec(
-        "implicit", "holdout", "implicit", "HR@10", "implicit_hr10", False, "implicit HR@10 >= 0.80 (holdout)"
+        "implicit",
+        "holdout",
+        "implicit",
+        "HR@10",
+        "implicit_hr10",
+        False,
+        "implicit HR@10 >= {target:.2f} (holdout)",
     ),
     RunSpec(
         "workshop-rating",
@@ -299,7 +363,7 @@ RUNS = (
         "MSE",
         "workshop_rating_mse",
         True,
-        "workshop-rating validation MSE <= 0.93",
+        "workshop-rating validation MSE <= {target:.2f}",
     ),
     RunSpec(
         "workshop-recommendation",
@@ -308,7 +372,7 @@ RUNS = (
         "accuracy",
         "workshop_recommendation_accuracy",
         False,
-        "workshop-recommendation validation accuracy >= 0.69",
+        "workshop-recommendation validation accuracy >= {target:.2f}",
     ),
 )
 
@@ -325,15 +389,16 @@ class Context:
     threads: int
 
 
-def score(spec: RunSpec, run: dict, context: Context) -> tuple[float, dict]:
-    """The run's figure: RMSE of clipped predictions, HR@10 of a full ranking, or the trainer's metric."""
-    model = Path(run["model"])
+def score(spec: RunSpec, run: dict, predictor: Predictor, context: Context) -> tuple[float, dict]:
+    """The run's figure: RMSE of clipped predictions, HR@10 of a full ranking, or the trainer's metric.
+    predictor: the run's model, with 1 thread."""
     if spec.profile == "rating":
         users, movies, ratings = context.test
-        raw = Predictor.load(model).predict(Sequences.single(users), Sequences.single(movies))[:, 0]
+        raw = predictor.predict(Sequences.single(users), Sequences.single(movies))[:, 0]
         return rmse(np.clip(raw, 1, 5), ratings), {"unclipped": rmse(raw, ratings)}
     if spec.profile == "implicit":
-        scores = all_pair_scores(model, context.n_users, context.n_items, context.threads)
+        scoring = Predictor(predictor.model, predictor.hp, threads=context.threads)
+        scores = all_pair_scores(scoring, context.n_users, context.n_items)
         return hit_rate_at_10(scores, context.seen, context.relevant), {}
     channel = "test" if spec.protocol == "holdout" else "validation"  # the workshop reports validation
     name = "accuracy" if spec.metric == "accuracy" else "mean_squared_error"
@@ -465,9 +530,9 @@ def write_plot(results: dict, path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--channels", type=Path, default=REPO / ".work" / "channels", help="channels root")
+    parser.add_argument("--channels", type=Path, default=default_out_dir(), help="channels root")
     parser.add_argument(
-        "--models", type=Path, default=REPO / ".work" / "bench" / "models", help="model folder"
+        "--models", type=Path, default=repo_root() / ".work" / "bench" / "models", help="model folder"
     )
     parser.add_argument("--threads", type=int, default=2, help="torch threads for Object2Vec training")
     parser.add_argument("--skip-workshop", action="store_true", help="skip the slow workshop-* profiles")
@@ -482,42 +547,13 @@ def main() -> None:
     w_valid = triples(args.channels, "workshop", "validation")
     vocab = read_manifest(task_folder(args.channels, DATASET, "holdout", "rating")).vocab
     n_users, n_items = vocab.enc0_vocab_size, vocab.enc1_vocab_size
-    rows: list[dict] = []
     runs: list[dict] = []
-
-    def row(task: str, protocol: str, model: str, metric: str, value: float, **extra: object) -> None:
-        rows.append(
-            {"task": task, "protocol": protocol, "model": model, "metric": metric, "value": value, **extra}
-        )
 
     # -- baselines, holdout
     tu, ti, tr = test
-    row("rating", "holdout", "global mean", "RMSE", rmse(np.full_like(tr, train[2].mean()), tr))
-    row("rating", "holdout", "per-user mean", "RMSE", rmse(user_means(train[0], train[2], n_users)[tu], tr))
     svd_est, svd_seconds = fit_surprise_svd(train, n_users, n_items)
-    row(
-        "rating",
-        "holdout",
-        "Surprise SVD",
-        "RMSE",
-        rmse(np.clip(svd_est[tu, ti], 1, 5), tr),
-        seconds=svd_seconds,
-    )
-    liked = (tr > 3).astype(float)
-    row("recommendation", "holdout", "majority class", "accuracy", float(max(liked.mean(), 1 - liked.mean())))
-    row(
-        "recommendation",
-        "holdout",
-        "per-user mean > 3.5",
-        "accuracy",
-        float(((user_means(train[0], train[2], n_users)[tu] > 3.5) == (tr > 3)).mean()),
-    )
-    row(
-        "recommendation",
-        "holdout",
-        "Surprise SVD > 3.5",
-        "accuracy",
-        float(((svd_est[tu, ti] > 3.5) == (tr > 3)).mean()),
+    rows = explicit_baselines(
+        "holdout", "RMSE", train, test, (svd_est, svd_seconds), n_users, per_user_accuracy=True
     )
     seen = np.zeros((n_users, n_items), bool)
     seen[train[0], train[1]] = True
@@ -533,60 +569,37 @@ def main() -> None:
             np.random.default_rng(0).standard_normal((n_items, RANDOM_DIM)), rated, popular, genres, titles
         )
     }
-    row(
-        "implicit",
-        "holdout",
-        "popularity",
-        "HR@10",
-        hit_rate_at_10(np.tile(popularity, (n_users, 1)), seen, relevant),
+    rows.append(
+        result_row(
+            "implicit",
+            "holdout",
+            "popularity",
+            "HR@10",
+            hit_rate_at_10(np.tile(popularity, (n_users, 1)), seen, relevant),
+        )
     )
-    row("implicit", "holdout", "Surprise SVD (explicit)", "HR@10", hit_rate_at_10(svd_est, seen, relevant))
+    rows.append(
+        result_row(
+            "implicit", "holdout", "Surprise SVD (explicit)", "HR@10", hit_rate_at_10(svd_est, seen, relevant)
+        )
+    )
     start = time.perf_counter()
     binary = seen.astype(np.float64)
     _, _, vt = np.linalg.svd(binary, full_matrices=False)
     pure = binary @ vt[:50].T @ vt[:50]
-    row(
-        "implicit",
-        "holdout",
-        "PureSVD-50",
-        "HR@10",
-        hit_rate_at_10(pure, seen, relevant),
-        seconds=time.perf_counter() - start,
+    rows.append(
+        result_row(
+            "implicit",
+            "holdout",
+            "PureSVD-50",
+            "HR@10",
+            hit_rate_at_10(pure, seen, relevant),
+            seconds=time.perf_counter() - start,
+        )
     )
     # -- baselines, workshop (validation = ua.test)
-    wu, wi, wr = w_valid
-    row("rating", "workshop", "global mean", "MSE", float(np.mean((w_train[2].mean() - wr) ** 2)))
-    row(
-        "rating",
-        "workshop",
-        "per-user mean",
-        "MSE",
-        float(np.mean((user_means(w_train[0], w_train[2], n_users)[wu] - wr) ** 2)),
-    )
-    w_svd, w_seconds = fit_surprise_svd(w_train, n_users, n_items)
-    row(
-        "rating",
-        "workshop",
-        "Surprise SVD",
-        "MSE",
-        float(np.mean((np.clip(w_svd[wu, wi], 1, 5) - wr) ** 2)),
-        seconds=w_seconds,
-    )
-    w_liked = (wr > 3).astype(float)
-    row(
-        "recommendation",
-        "workshop",
-        "majority class",
-        "accuracy",
-        float(max(w_liked.mean(), 1 - w_liked.mean())),
-    )
-    row(
-        "recommendation",
-        "workshop",
-        "Surprise SVD > 3.5",
-        "accuracy",
-        float(((w_svd[wu, wi] > 3.5) == (wr > 3)).mean()),
-    )
+    w_svd = fit_surprise_svd(w_train, n_users, n_items)
+    rows += explicit_baselines("workshop", "MSE", w_train, w_valid, w_svd, n_users, per_user_accuracy=False)
 
     # -- Object2Vec: the tuned profiles on holdout, then the workshop's exact profiles and split
     context = Context(test, seen, relevant, n_users, n_items, args.threads)
@@ -597,29 +610,33 @@ def main() -> None:
             continue
         run = run_profile(args.channels, spec.profile, spec.protocol, spec.task, args.models, args.threads)
         runs.append(run)
-        value, extra = score(spec, run, context)
+        predictor = Predictor.load(Path(run["model"]))  # once per run: scoring, latency and retrieval
+        value, extra = score(spec, run, predictor, context)
         target = TARGETS[spec.target]
-        row(
-            spec.task,
-            spec.protocol,
-            f"Object2Vec {spec.profile}",
-            spec.metric,
-            value,
-            target=target,
-            seconds=run["seconds"],
-            epochs=f"{run['epochs_run']} ({run['best_epoch']})",
-            **extra,
+        rows.append(
+            result_row(
+                spec.task,
+                spec.protocol,
+                f"Object2Vec {spec.profile}",
+                spec.metric,
+                value,
+                target=target,
+                seconds=run["seconds"],
+                epochs=f"{run['epochs_run']} ({run['best_epoch']})",
+                **extra,
+            )
         )
-        verdicts[spec.verdict] = f"{value:.4f}: " + verdict(value, target, spec.lower_is_better, spec.strict)
+        verdicts[spec.verdict_line()] = f"{value:.4f}: " + verdict(
+            value, target, spec.lower_is_better, spec.strict
+        )
         if spec.profile == "rating":
             seconds = run["seconds"]
-            verdicts["rating trained in <= 60 s"] = f"{seconds:.1f} s: " + verdict(
-                seconds, TARGETS["rating_seconds"], True
+            verdicts[f"rating trained in <= {TARGETS['rating_seconds']:g} s"] = (
+                f"{seconds:.1f} s: " + verdict(seconds, TARGETS["rating_seconds"], True)
             )
-        model = Path(run["model"])
-        latencies[spec.profile] = latency(model, (789, 286))
+        latencies[spec.profile] = latency(predictor, (789, 286))
         retrieval[spec.profile] = retrieval_quality(
-            movie_embeddings(model, n_items), rated, popular, genres, titles
+            movie_embeddings(predictor, n_items), rated, popular, genres, titles
         )
 
     results = {

@@ -14,7 +14,7 @@ import functools
 import json
 import math
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -49,10 +49,15 @@ class Sequences:
         return cls(tokens.astype(np.int64, copy=False), np.arange(len(tokens) + 1, dtype=np.int64))
 
     @classmethod
+    def from_lengths(cls, values: np.ndarray, lengths: np.ndarray) -> Sequences:
+        """The first lengths[0] values are sequence 0, the next lengths[1] sequence 1, and so on."""
+        return cls(values, offsets_of(lengths))
+
+    @classmethod
     def from_lists(cls, seqs: list[list[int]]) -> Sequences:
         lengths = np.fromiter(map(len, seqs), dtype=np.int64, count=len(seqs))
         flat = np.fromiter((t for s in seqs for t in s), dtype=np.int64, count=int(lengths.sum()))
-        return cls(flat, np.concatenate([[0], np.cumsum(lengths)]))
+        return cls.from_lengths(flat, lengths)
 
     def __len__(self) -> int:
         return len(self.offsets) - 1
@@ -60,6 +65,10 @@ class Sequences:
     @property
     def lengths(self) -> np.ndarray:
         return np.diff(self.offsets)
+
+    def lengths_of(self, idx: np.ndarray) -> np.ndarray:
+        """Lengths of sequences idx only: `lengths[idx]` would diff every offset, per batch."""
+        return self.offsets[idx + 1] - self.offsets[idx]
 
     @property
     def is_single(self) -> bool:
@@ -70,15 +79,16 @@ class Sequences:
         if lengths.max(initial=0) <= max_len:
             return self
         keep = np.arange(len(self.values)) - np.repeat(self.offsets[:-1], lengths) < max_len
-        return Sequences(self.values[keep], np.concatenate([[0], np.cumsum(np.minimum(lengths, max_len))]))
+        return Sequences.from_lengths(self.values[keep], np.minimum(lengths, max_len))
 
     def take(self, idx: np.ndarray) -> Sequences:
         if self.is_single:
             return Sequences.single(self.values[idx])
-        lengths = self.lengths[idx]
+        lengths = self.lengths_of(idx)
+        offsets = offsets_of(lengths)
+        within = np.arange(offsets[-1]) - np.repeat(offsets[:-1], lengths)
         starts = np.repeat(self.offsets[idx], lengths)
-        within = np.arange(lengths.sum()) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-        return Sequences(self.values[starts + within], np.concatenate([[0], np.cumsum(lengths)]))
+        return Sequences(self.values[starts + within], offsets)
 
     def padded(self, idx: np.ndarray | None = None) -> torch.Tensor:
         """Sequences idx (all if None) as a (b, t) int64 tensor padded with PAD to the longest of them."""
@@ -86,13 +96,35 @@ class Sequences:
             col = self.values if idx is None else self.values[idx]
             return torch.from_numpy(np.ascontiguousarray(col)).unsqueeze(1)  # (b, 1)
         idx = np.arange(len(self)) if idx is None else idx
-        lengths = self.lengths[idx]
+        lengths = self.lengths_of(idx)
         width = int(lengths.max(initial=1))
         pos = np.arange(width)
         grid = self.offsets[idx][:, None] + pos  # (b, t)
         valid = pos < lengths[:, None]
         out = np.where(valid, self.values[np.minimum(grid, len(self.values) - 1)], PAD)
         return torch.from_numpy(out)
+
+
+def offsets_of(lengths: np.ndarray) -> np.ndarray:
+    """(n + 1,) CSR offsets of n sequences of these lengths."""
+    return np.concatenate([[0], np.cumsum(lengths)])
+
+
+def row_at(offsets: np.ndarray, position: int) -> int:
+    """The sequence holding flat position `position` of the values these CSR offsets split."""
+    return int(np.searchsorted(offsets, position, side="right") - 1)
+
+
+def first_outside_vocab(seqs: Sequences, vocab: int) -> tuple[int, int] | None:
+    """(row, token) of the first token outside 0..vocab-1, or None when every token is inside."""
+    bad = np.flatnonzero((seqs.values < 0) | (seqs.values >= vocab))
+    if not len(bad):
+        return None
+    return row_at(seqs.offsets, int(bad[0])), int(seqs.values[bad[0]])
+
+
+def outside_vocab_message(side: int, token: int, vocab: int) -> str:
+    return f"in{side} token {token} is outside the vocabulary 0..{vocab - 1} (enc{side}_vocab_size={vocab})"
 
 
 def concat_sequences(parts: list[Sequences]) -> Sequences:
@@ -109,9 +141,6 @@ class Dataset:
 
     def __len__(self) -> int:
         return len(self.labels)
-
-    def take(self, idx: np.ndarray) -> Dataset:
-        return Dataset(self.in0.take(idx), self.in1.take(idx), self.labels[idx])
 
 
 def concat_datasets(parts: list[Dataset]) -> Dataset:
@@ -239,13 +268,10 @@ def _validate(
 ) -> None:
     for side, seqs in ((0, in0), (1, in1)):
         vocab = hp.encoder(side).vocab_size
-        bad = np.flatnonzero((seqs.values < 0) | (seqs.values >= vocab))
-        if len(bad):
-            row = int(np.searchsorted(seqs.offsets, bad[0], side="right") - 1)
-            raise DataError(
-                f"{path}:{lines[row]}: in{side} token {seqs.values[bad[0]]} is outside the vocabulary "
-                f"0..{vocab - 1} (enc{side}_vocab_size={vocab})"
-            )
+        found = first_outside_vocab(seqs, vocab)
+        if found is not None:
+            row, token = found
+            raise DataError(f"{path}:{lines[row]}: {outside_vocab_message(side, token, vocab)}")
     if hp.is_regression:
         bad = np.flatnonzero(~np.isfinite(labels))
         if len(bad):
@@ -271,14 +297,25 @@ def with_negatives(data: Dataset, rate: int, rng: np.random.Generator) -> Datase
     popularity) teaches the model to discount popularity, and on ml-100k top-10 ranking fell from HR@10 0.75
     to 0.31. Negatives that happen to be observed pairs are kept (about 5% here): the docs describe no
     filtering, and it would need a pair lookup that sequences make expensive."""
+    return negative_sampler(data, rate)(rng)
+
+
+def negative_sampler(data: Dataset, rate: int) -> Callable[[np.random.Generator], Dataset]:
+    """`rng -> with_negatives(data, rate, rng)`. Training draws fresh negatives from the same data every
+    epoch, so what does not depend on the draw (the positives and their in0, the distinct in1 objects: an
+    np.unique over the whole channel) is found once here; each draw is one rng call and one gather."""
     if rate == 0:
-        return data
+        return lambda rng: data
     anchors = np.repeat(np.flatnonzero(data.labels != 0), rate)  # each positive's in0, `rate` times
+    in0 = data.in0.take(anchors)
     candidates = distinct_rows(data.in1)  # one record index per distinct in1 object
-    partners = candidates[rng.integers(0, len(candidates), size=len(anchors))]
     zeros = np.zeros(len(anchors), data.labels.dtype)
-    negatives = Dataset(data.in0.take(anchors), data.in1.take(partners), zeros)
-    return concat_datasets([data, negatives])
+
+    def draw(rng: np.random.Generator) -> Dataset:
+        partners = candidates[rng.integers(0, len(candidates), size=len(anchors))]
+        return concat_datasets([data, Dataset(in0, data.in1.take(partners), zeros)])
+
+    return draw
 
 
 def distinct_rows(seqs: Sequences) -> np.ndarray:

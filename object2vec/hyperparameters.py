@@ -125,7 +125,7 @@ class Hyperparameters:
     sagemaker_internal: dict[str, str] = field(default_factory=dict, metadata={"kind": "internal"})
 
     def __post_init__(self) -> None:
-        for f in _public_fields():
+        for f in _PUBLIC_FIELDS:
             object.__setattr__(self, f.name, _parse(f, getattr(self, f.name)))
         self._check_required()
         self._fill_enc1_defaults()
@@ -136,16 +136,15 @@ class Hyperparameters:
     @classmethod
     def from_dict(cls, values: Mapping[str, object]) -> Hyperparameters:
         """Validate SageMaker-style hyperparameters (strings or typed values); unknown keys are an error."""
-        known = {f.name for f in _public_fields()}
         kwargs: dict[str, Any] = {}
         internal: dict[str, str] = {}
         for key, value in values.items():
             if key in SAGEMAKER_INTERNAL_KEYS:
                 internal[key] = str(value)
-            elif key in known:
+            elif key in _PUBLIC_NAMES:
                 kwargs[key] = value
             else:
-                close = difflib.get_close_matches(str(key), sorted(known), n=1)
+                close = difflib.get_close_matches(str(key), sorted(_PUBLIC_NAMES), n=1)
                 hint = (
                     f"did you mean {close[0]} (valid: {valid_values(close[0])})?"
                     if close
@@ -162,7 +161,7 @@ class Hyperparameters:
 
     def to_strings(self) -> dict[str, str]:
         """Every hyperparameter as the string `CreateTrainingJob` would send (resolved defaults included)."""
-        out = {f.name: _format(getattr(self, f.name)) for f in _public_fields()}
+        out = {f.name: _format(getattr(self, f.name)) for f in _PUBLIC_FIELDS}
         out.update(self.sagemaker_internal)
         return dict(sorted(out.items()))
 
@@ -199,7 +198,7 @@ class Hyperparameters:
     def _check_required(self) -> None:
         for name in ("enc0_max_seq_len", "enc0_vocab_size"):
             if getattr(self, name) is None:
-                lo, hi = _field(name).metadata["range"]
+                lo, hi = _FIELDS[name].metadata["range"]
                 raise HyperparameterError(f"{name}: required hyperparameter is missing (valid: {lo}..{hi})")
 
     def _fill_enc1_defaults(self) -> None:
@@ -237,17 +236,17 @@ class Hyperparameters:
                 )
 
 
-def _public_fields() -> list[dataclasses.Field[Any]]:
-    return [f for f in dataclasses.fields(Hyperparameters) if f.metadata.get("kind") != "internal"]
-
-
-def _field(name: str) -> dataclasses.Field[Any]:
-    return next(f for f in dataclasses.fields(Hyperparameters) if f.name == name)
+# Every construction parses every field and every error message looks fields up by name: both computed once.
+_PUBLIC_FIELDS: tuple[dataclasses.Field[Any], ...] = tuple(
+    f for f in dataclasses.fields(Hyperparameters) if f.metadata.get("kind") != "internal"
+)
+_PUBLIC_NAMES = frozenset(f.name for f in _PUBLIC_FIELDS)
+_FIELDS = {f.name: f for f in dataclasses.fields(Hyperparameters)}
 
 
 def valid_values(name: str) -> str:
     """Human-readable valid values of one hyperparameter, e.g. '4..10000' or 'tanh, relu, linear'."""
-    f = _field(name)
+    f = _FIELDS[name]
     kind = f.metadata["kind"]
     if kind in ("int", "float"):
         lo, hi = f.metadata["range"]
@@ -266,11 +265,10 @@ def valid_values(name: str) -> str:
 def _parse(f: dataclasses.Field[Any], value: Any) -> Any:
     """One hyperparameter from a string or typed value to its typed, range-checked value."""
     name, kind = f.name, f.metadata["kind"]
-    bad = HyperparameterError(f"{name}: {value!r} is not valid (valid: {valid_values(name)})")
     if value is None:
         if f.default is None:  # the required/conditional ones: checked after parsing
             return None
-        raise bad
+        raise _invalid(name, value)
     if kind == "int":
         number = _to_int(value)
         if number is None:
@@ -286,30 +284,34 @@ def _parse(f: dataclasses.Field[Any], value: Any) -> Any:
             return value
         if isinstance(value, str) and value.strip().lower() in ("true", "false"):
             return value.strip().lower() == "true"
-        raise bad
+        raise _invalid(name, value)
     if kind == "choice":
         text = value.strip() if isinstance(value, str) else value
         if text not in f.metadata["choices"]:
-            raise bad
+            raise _invalid(name, value)
         return text
     if kind == "layers":
         if isinstance(value, str) and value.strip() == "auto":
             return "auto"
         number = _to_int(value)
         if number is None:
-            raise bad
+            raise _invalid(name, value)
         return _in_range(name, number, f.metadata["range"])
     if kind == "comparators":
         return _parse_comparators(name, value)
     if not isinstance(value, str) or not _FILENAME.fullmatch(value):
-        raise bad
+        raise _invalid(name, value)
     return value
+
+
+def _invalid(name: str, value: Any) -> HyperparameterError:
+    return HyperparameterError(f"{name}: {value!r} is not valid (valid: {valid_values(name)})")
 
 
 def _parse_comparators(name: str, value: Any) -> tuple[str, ...]:
     items = value.split(",") if isinstance(value, str) else value
     if not isinstance(items, list | tuple) or not all(isinstance(i, str) for i in items):
-        raise HyperparameterError(f"{name}: {value!r} is not valid (valid: {valid_values(name)})")
+        raise _invalid(name, value)
     ops = tuple(i.strip() for i in items)
     unknown = [op for op in ops if op not in COMPARATORS]
     if not ops or unknown or len(set(ops)) != len(ops):

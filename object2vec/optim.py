@@ -19,6 +19,7 @@ import torch
 from torch import nn
 
 from object2vec.hyperparameters import Hyperparameters
+from object2vec.model import Object2Vec
 
 ADAM_BETAS = (0.9, 0.999)
 ADAM_EPS = 1e-8
@@ -101,8 +102,8 @@ class LazyRowOptimizer:
 class Optimizer:
     """One step() / zero_grad() over the dense optimizer and, for row_sparse, the lazy token-table one."""
 
-    def __init__(self, model: nn.Module, hp: Hyperparameters, token_tables: list[nn.Embedding]) -> None:
-        lazy = [t.weight for t in token_tables if t.sparse and t.weight.requires_grad]
+    def __init__(self, model: Object2Vec, hp: Hyperparameters) -> None:
+        lazy = [t.weight for t in model.token_embeddings() if t.sparse and t.weight.requires_grad]
         lazy_ids = {id(p) for p in lazy}
         dense = [p for p in model.parameters() if p.requires_grad and id(p) not in lazy_ids]
         groups = [

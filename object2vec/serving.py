@@ -25,9 +25,9 @@ import numpy as np
 import torch
 
 from object2vec.artifact import load_artifact
-from object2vec.data import Sequences
+from object2vec.data import Sequences, first_outside_vocab, offsets_of, outside_vocab_message, row_at
 from object2vec.errors import ArtifactError, HyperparameterError, RequestError
-from object2vec.hyperparameters import Hyperparameters
+from object2vec.hyperparameters import EncoderSpec, Hyperparameters
 from object2vec.model import Object2Vec
 from object2vec.threads import torch_threads
 
@@ -42,6 +42,7 @@ class Predictor:
     def __init__(self, model: Object2Vec, hp: Hyperparameters, *, threads: int = 1) -> None:
         self.model = model.eval()
         self.hp = hp
+        self.specs = (hp.encoder(0), hp.encoder(1))  # resolved once, not per request
         self.threads = threads  # used per call (see torch_threads), so the caller's setting is left alone
 
     @classmethod
@@ -71,7 +72,7 @@ class Predictor:
         media, limits = _content_type(content_type)
         out_media = _accept(accept)
         instances = _instances(body, media)
-        kind, in0, in1 = _inputs(instances, self.hp, limits)
+        kind, in0, in1 = _inputs(instances, self.specs, limits)
         if kind == "scores":
             values = self.predict(in0, in1)  # type: ignore[arg-type]
         else:
@@ -187,7 +188,7 @@ def _loads(text: str, where: str) -> Any:
 
 
 def _inputs(
-    instances: list[Any], hp: Hyperparameters, limits: tuple[int, int] | None
+    instances: list[Any], specs: tuple[EncoderSpec, EncoderSpec], limits: tuple[int, int] | None
 ) -> tuple[str, Sequences | None, Sequences | None]:
     """("scores" | "embeddings", in0, in1): the validated token sequences (None for an absent input)."""
     bad = next((k for k, x in enumerate(instances) if type(x) is not dict), None)
@@ -212,14 +213,9 @@ def _inputs(
     sides = {1: (0,), 2: (1,), 3: (0, 1)}[kinds[0]]
     seqs: dict[int, Sequences] = {}
     for side in sides:
-        limit = (
-            hp.encoder(side).max_seq_len
-            if limits is None
-            else min(limits[side], hp.encoder(side).max_seq_len)
-        )
-        seqs[side] = _tokens([x[f"in{side}"] for x in instances], side, hp.encoder(side).vocab_size).truncate(
-            limit
-        )
+        spec = specs[side]
+        limit = spec.max_seq_len if limits is None else min(limits[side], spec.max_seq_len)
+        seqs[side] = _tokens([x[f"in{side}"] for x in instances], side, spec.vocab_size).truncate(limit)
     return ("scores" if len(sides) == 2 else "embeddings"), seqs.get(0), seqs.get(1)
 
 
@@ -236,30 +232,25 @@ def _tokens(values: list[Any], side: int, vocab: int) -> Sequences:
         raise RequestError(f"instance {bad}: {key} {problem}")
     if all(len(s) == 1 for s in values):
         flat: Sequence[Any] = [s[0] for s in values]
-        lengths = None
+        offsets = np.arange(len(values) + 1, dtype=np.int64)  # Sequences.single's
     else:
-        lengths = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
         flat = [t for s in values for t in s]
+        offsets = offsets_of(np.fromiter(map(len, values), dtype=np.int64, count=len(values)))
     if set(map(type, flat)) != {int}:
         pos = next(k for k, t in enumerate(flat) if type(t) is not int)
-        row = pos if lengths is None else int(np.searchsorted(np.cumsum(lengths), pos, side="right"))
+        row = row_at(offsets, pos)
         raise RequestError(f"instance {row}: {key} token {_short(flat[pos])} is not an integer id")
-    ends = None if lengths is None else np.cumsum(lengths)
     try:
-        tokens = np.array(flat, dtype=np.int64)
-        bad_tok = np.flatnonzero((tokens < 0) | (tokens >= vocab))
-        pos = int(bad_tok[0]) if len(bad_tok) else None
+        seqs = Sequences(np.array(flat, dtype=np.int64), offsets)
     except OverflowError:  # beyond int64: certainly outside the vocabulary
         pos = next(k for k, t in enumerate(flat) if not -(2**63) <= t < 2**63)
-    if pos is not None:
-        row = pos if ends is None else int(np.searchsorted(ends, pos, side="right"))
-        raise RequestError(
-            f"instance {row}: {key} token {flat[pos]} is outside the vocabulary 0..{vocab - 1} "
-            f"(enc{side}_vocab_size={vocab})"
-        )
-    if lengths is None:
-        return Sequences.single(tokens)
-    return Sequences(tokens, np.concatenate([[0], np.cumsum(lengths)]))
+        row = row_at(offsets, pos)
+        raise RequestError(f"instance {row}: {outside_vocab_message(side, flat[pos], vocab)}") from None
+    found = first_outside_vocab(seqs, vocab)
+    if found is not None:
+        row, token = found
+        raise RequestError(f"instance {row}: {outside_vocab_message(side, token, vocab)}")
+    return seqs
 
 
 def _short(value: Any) -> str:

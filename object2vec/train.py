@@ -30,7 +30,7 @@ import torch
 from tqdm import tqdm
 
 from object2vec.artifact import ARTIFACT_NAME, save_artifact
-from object2vec.data import Batches, Dataset, read_channel, with_negatives
+from object2vec.data import Batches, Dataset, negative_sampler, read_channel, with_negatives
 from object2vec.errors import DataError, NonFiniteLossError
 from object2vec.hyperparameters import Hyperparameters
 from object2vec.model import Object2Vec
@@ -101,12 +101,11 @@ def train(
             for i, name in enumerate(("validation", "test"))
             if name in data
         }
-        result = _fit(model, hp, data["train"], held_out.get("validation"), rng, progress)
+        result, state = _fit(model, hp, data["train"], held_out.get("validation"), rng, progress)
         if "test" in held_out:
             test = evaluate(model, held_out["test"], hp)
             result.metrics.update({f"test:{k}": v for k, v in test.items()})
             _log_metrics("test", test, epoch=None)
-        state = {k: v.detach().clone() for k, v in model.state_dict().items()}
     result.seconds = time.perf_counter() - started
     metadata = {
         "vocab": {"enc0_vocab_size": hp.enc0_vocab_size, "enc1_vocab_size": hp.enc1_vocab_size},
@@ -127,27 +126,29 @@ def _fit(
     validation: Dataset | None,
     rng: np.random.Generator,
     progress: bool,
-) -> TrainResult:
-    optimizer = Optimizer(model, hp, model.token_embeddings())
+) -> tuple[TrainResult, dict[str, torch.Tensor]]:
+    """The result and the kept weights, already loaded into the model; they are a copy of their own, so
+    train() saves them as they are instead of copying the model's weights again."""
+    optimizer = Optimizer(model, hp)
     average = WeightAverage(
         model, math.ceil(len(train_data) * (1 + hp.negative_sampling_rate) / hp.mini_batch_size)
     )
-    loss_name = "mean_squared_error" if hp.is_regression else "cross_entropy"
+    loss_name = _loss_name(hp)
+    sample = negative_sampler(train_data, hp.negative_sampling_rate)
+    # Validation data never changes, and neither do its unshuffled batches.
+    validation_batches = evaluation_batches(validation, hp) if validation is not None else None
     result = TrainResult(Path(), hp.to_strings(), {})
     best_loss, best_state, stale = math.inf, None, 0
     for epoch in range(1, hp.epochs + 1):
         t0 = time.perf_counter()
-        epoch_data = with_negatives(train_data, hp.negative_sampling_rate, rng)
-        metrics = {
-            f"train:{k}": v
-            for k, v in _train_epoch(model, optimizer, average, hp, epoch_data, rng, epoch, progress)
-        }
-        _log_metrics("train", {k.split(":")[1]: v for k, v in metrics.items()}, epoch)
-        if validation is not None:
+        train_scores = _train_epoch(model, optimizer, average, hp, sample(rng), rng, epoch, progress)
+        _log_metrics("train", train_scores, epoch)
+        metrics = {f"train:{k}": v for k, v in train_scores.items()}
+        if validation_batches is not None:
             with average.applied():
-                scores = evaluate(model, validation, hp)
+                scores = evaluate(model, validation_batches, hp)
                 if scores[loss_name] < best_loss:
-                    best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+                    best_state = _copy_state(model)
             _log_metrics("validation", scores, epoch)
             metrics.update({f"validation:{k}": v for k, v in scores.items()})
             loss = scores[loss_name]
@@ -166,7 +167,7 @@ def _fit(
             result.best_epoch, result.metrics = epoch, dict(metrics)
         result.history.append({"epoch": epoch, **metrics, "seconds": time.perf_counter() - t0})
         result.epochs_run = epoch
-        if validation is not None and stale >= hp.early_stopping_patience and epoch < hp.epochs:
+        if validation_batches is not None and stale >= hp.early_stopping_patience and epoch < hp.epochs:
             log.info(
                 "Early stopping: validation %s has not improved by more than %g for %d epochs; keeping "
                 "epoch %d",
@@ -176,9 +177,13 @@ def _fit(
             break
     if best_state is not None:
         model.load_state_dict(best_state)
-    else:
-        average.copy_to_model()  # no validation: keep the last epoch's averaged weights
-    return result
+        return result, best_state
+    average.copy_to_model()  # no validation: keep the last epoch's averaged weights
+    return result, _copy_state(model)
+
+
+def _copy_state(model: Object2Vec) -> dict[str, torch.Tensor]:
+    return {k: v.detach().clone() for k, v in model.state_dict().items()}
 
 
 def _train_epoch(
@@ -190,7 +195,7 @@ def _train_epoch(
     rng: np.random.Generator,
     epoch: int,
     progress: bool,
-) -> list[tuple[str, float]]:
+) -> dict[str, float]:
     model.train()
     batches = Batches(data, hp.mini_batch_size, rng, hp.bucket_width)
     total_loss, correct, seen = 0.0, 0, 0
@@ -216,9 +221,7 @@ def _train_epoch(
         if step % 20 == 0:
             bar.set_postfix(loss=f"{total_loss / seen:.4f}", refresh=False)
     bar.close()
-    if hp.is_regression:
-        return [("mean_squared_error", total_loss / seen)]
-    return [("cross_entropy", total_loss / seen), ("accuracy", correct / seen)]
+    return _metrics(hp, total_loss, correct, seen)
 
 
 class WeightAverage:
@@ -267,21 +270,39 @@ class WeightAverage:
             p.copy_(s)
 
 
+def evaluation_batches(data: Dataset, hp: Hyperparameters) -> Batches:
+    """The unshuffled batches evaluate() runs over; they can be iterated again and again."""
+    return Batches(data, max(hp.mini_batch_size, EVAL_BATCH), None, hp.bucket_width)
+
+
 @torch.inference_mode()
-def evaluate(model: Object2Vec, data: Dataset, hp: Hyperparameters) -> dict[str, float]:
-    """mean_squared_error, or cross_entropy and accuracy, on a dataset (in eval mode: no dropout)."""
+def evaluate(model: Object2Vec, data: Dataset | Batches, hp: Hyperparameters) -> dict[str, float]:
+    """mean_squared_error, or cross_entropy and accuracy, on a dataset or its evaluation_batches (in eval
+    mode: no dropout)."""
+    batches = data if isinstance(data, Batches) else evaluation_batches(data, hp)
     was_training = model.training
     model.eval()
     total_loss, correct = 0.0, 0
-    for in0, in1, labels in Batches(data, max(hp.mini_batch_size, EVAL_BATCH), None, hp.bucket_width):
+    for in0, in1, labels in batches:
         output, loss = model(in0, in1, labels)
         total_loss += float(loss) * len(labels)  # type: ignore[arg-type]
         if not hp.is_regression:
             correct += int((output.argmax(1) == labels).sum())
     model.train(was_training)
-    if hp.is_regression:
-        return {"mean_squared_error": total_loss / len(data)}
-    return {"cross_entropy": total_loss / len(data), "accuracy": correct / len(data)}
+    return _metrics(hp, total_loss, correct, len(batches.data))
+
+
+def _loss_name(hp: Hyperparameters) -> str:
+    """The metric early stopping watches: SageMaker's validation loss."""
+    return "mean_squared_error" if hp.is_regression else "cross_entropy"
+
+
+def _metrics(hp: Hyperparameters, total_loss: float, correct: int, n: int) -> dict[str, float]:
+    """SageMaker's metric names, loss first: mean_squared_error, or cross_entropy and accuracy."""
+    metrics = {_loss_name(hp): total_loss / n}
+    if not hp.is_regression:
+        metrics["accuracy"] = correct / n
+    return metrics
 
 
 def _log_metrics(channel: str, metrics: Mapping[str, float], epoch: int | None) -> None:
@@ -292,8 +313,7 @@ def _log_metrics(channel: str, metrics: Mapping[str, float], epoch: int | None) 
 
 
 def _load_pretrained(model: Object2Vec, hp: Hyperparameters, auxiliary: Path | None) -> None:
-    tables = [model.enc0.embedding, model.enc1.embedding]
-    for side in (0, 1) if tables[0] is not tables[1] else (0,):
+    for side, table in enumerate(model.token_embeddings()):
         spec = hp.encoder(side)
         if not spec.pretrained_embedding_file:
             continue
@@ -304,5 +324,5 @@ def _load_pretrained(model: Object2Vec, hp: Hyperparameters, auxiliary: Path | N
             )
         rows, vectors = read_pretrained(Path(auxiliary), spec, side)
         with torch.no_grad():
-            tables[side].weight[torch.from_numpy(rows)] = torch.from_numpy(vectors)
-        tables[side].weight.requires_grad_(not spec.freeze_pretrained_embedding)
+            table.weight[torch.from_numpy(rows)] = torch.from_numpy(vectors)
+        table.weight.requires_grad_(not spec.freeze_pretrained_embedding)
