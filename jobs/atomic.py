@@ -1,19 +1,24 @@
 """Atomic file writes: a temporary name in the destination folder, then `os.replace`.
 
 A crash or an exception therefore never leaves a half-written file under the final name, and
-the temporary file is removed on error. Used for channels, manifests and downloads alike.
+the temporary file is removed on error. Used for manifests and the benchmarks' outputs (channels
+and downloads stream to their own staging names, renamed the same way).
 `fsync_dir` makes renames durable: a rename reaches the disk only with its folder's entry.
+The mechanics are the local cloud's (`localcloud.storage`); only the file mode differs.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
-import tempfile
-from collections.abc import Iterator
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import IO, Any
+
+from localcloud import storage
+from localcloud.storage import fsync_dir
+
+__all__ = ["atomic_writer", "fsync_dir", "write_json_atomic"]
 
 
 def _current_umask() -> int:
@@ -25,34 +30,10 @@ def _current_umask() -> int:
 _UMASK = _current_umask()
 
 
-@contextlib.contextmanager
-def atomic_writer(path: Path) -> Iterator[IO[bytes]]:
+def atomic_writer(path: Path) -> AbstractContextManager[IO[bytes]]:
     """Yield a binary file that becomes `path` only if the block finishes without an error."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        # mkstemp creates the file private (0600); give it the mode a plain open() would have.
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
-def fsync_dir(folder: Path) -> None:
-    """Flush `folder`'s entries, so files renamed into it survive a power cut (POSIX; a no-op elsewhere)."""
-    if os.name != "posix":  # Windows cannot open a folder as a file; its renames are journaled
-        return
-    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    # Outputs get the mode a plain open() would give them, not mkstemp's private 0600.
+    return storage.atomic_writer(path, mode=0o666 & ~_UMASK)
 
 
 def write_json_atomic(path: Path, payload: Any) -> None:

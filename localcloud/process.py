@@ -115,10 +115,7 @@ def stop(
     """Stop the local cloud (SIGTERM, then SIGKILL of its whole process group after `grace`).
     True if something was running. `purge` then deletes the state folder (buckets, functions, ...)."""
     config = config or CloudConfig.from_env()
-    current = status(config)
-    pid = current.pid if current.pid is not None and _alive(current.pid) else None
-    if pid is not None and not _is_ours(current, pid):
-        pid = None  # a stale pid file naming someone else's process: never signal it
+    pid = _our_live_pid(status(config))
     if pid is not None:
         _terminate(pid, grace)
     config.pid_file.unlink(missing_ok=True)
@@ -197,10 +194,15 @@ def _is_ours(current: CloudStatus, pid: int) -> bool:
     return pid in _children or any(s.pid == pid for s in current.services)
 
 
+def _our_live_pid(current: CloudStatus) -> int | None:
+    """The status's pid if that process is alive and a local cloud: a stale pid file may name someone
+    else's process, which must never be signalled."""
+    pid = current.pid
+    return pid if pid is not None and _alive(pid) and _is_ours(current, pid) else None
+
+
 def _remove_stale_pid_file(config: CloudConfig, current: CloudStatus) -> None:
-    if config.pid_file.exists() and not (
-        current.pid is not None and _alive(current.pid) and _is_ours(current, current.pid)
-    ):
+    if config.pid_file.exists() and _our_live_pid(current) is None:
         config.pid_file.unlink(missing_ok=True)
 
 

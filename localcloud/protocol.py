@@ -13,12 +13,12 @@ import logging
 import os
 import re
 import socket
+import socketserver
 import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from email.message import Message
 from email.utils import formatdate
 from http import HTTPStatus
@@ -32,6 +32,7 @@ log = logging.getLogger("localcloud")
 HARD_BODY_LIMIT = 128 * 1024 * 1024
 # A chunk-size line (hex size plus extensions) longer than this is not HTTP.
 MAX_CHUNK_LINE = 4096
+HEALTH_PATH = "/_localcloud/health"
 
 
 class MalformedBody(Exception):
@@ -52,7 +53,6 @@ class AwsError(Exception):
         status: int = 400,
         *,
         fields: dict[str, Any] | None = None,
-        headers: dict[str, str] | None = None,
         message_key: str = "message",
         error_type_header: bool = True,
     ) -> None:
@@ -61,9 +61,24 @@ class AwsError(Exception):
         self.message = message
         self.status = status
         self.fields = fields or {}
-        self.headers = headers or {}
         self.message_key = message_key
         self.error_type_header = error_type_header
+
+
+def validation_message(shown: str, where: str, constraint: str) -> str:
+    """AWS's text for one failed constraint; `shown` is the value as AWS shows it: quoted, or null."""
+    return (
+        f"1 validation error detected: Value {shown} at '{where}' failed to satisfy constraint: {constraint}"
+    )
+
+
+def pattern_constraint(pattern: str) -> str:
+    return f"Member must satisfy regular expression pattern: {pattern}"
+
+
+def public(record: dict[str, Any]) -> dict[str, Any]:
+    """A stored record's wire shape: our own "_" keys and unset members never leave the process."""
+    return {k: v for k, v in record.items() if not k.startswith("_") and v is not None}
 
 
 @dataclass
@@ -128,16 +143,15 @@ def route(
     return Route(method, re.compile(pattern), handler, max_body, too_large, aws_json)
 
 
-def json_default(value: Any) -> Any:
-    """awsJson and rest-json both default to epoch seconds for timestamps."""
-    if isinstance(value, datetime):
-        return value.timestamp()
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
-
-
 def json_response(value: Any, status: int = 200, content_type: str = "application/json") -> Response:
-    body = json.dumps(value, default=json_default).encode()
-    return Response(status, body, {"Content-Type": content_type})
+    """Timestamps are already epoch seconds (or Lambda's date strings) in every record we answer with."""
+    return Response(status, json.dumps(value).encode(), {"Content-Type": content_type})
+
+
+def health_response(service: str, ready: bool, state_dir: str) -> Response:
+    """What every service answers on HEALTH_PATH; `state_dir` tells two local clouds apart."""
+    body = {"service": service, "pid": os.getpid(), "ready": ready, "state_dir": state_dir}
+    return json_response(body, 200 if ready else 503)
 
 
 def error_response(error: AwsError, *, aws_json: bool = False) -> Response:
@@ -148,7 +162,6 @@ def error_response(error: AwsError, *, aws_json: bool = False) -> Response:
         headers["x-amzn-ErrorType"] = error.code
         if aws_json:
             body = {"__type": error.code, **body}
-    headers.update(error.headers)
     return Response(error.status, json.dumps(body).encode(), headers)
 
 
@@ -174,6 +187,9 @@ class AwsHTTPServer(ThreadingHTTPServer):
         if isinstance(sys.exc_info()[1], ConnectionError):
             return
         log.exception("%s: error while serving %s", self.service_name, client_address)
+
+    def health(self) -> Response:
+        return health_response(self.service_name, self.ready.is_set(), self.state_dir)
 
     def find(self, method: str, path: str) -> tuple[Route, dict[str, str]] | None:
         for r in self.routes:
@@ -212,8 +228,8 @@ class AwsRequestHandler(BaseHTTPRequestHandler):
         request_id = str(uuid.uuid4())
         split = urlsplit(self.path)
         path = split.path
-        if path == "/_localcloud/health":
-            self._send(self._health(), request_id)
+        if path == HEALTH_PATH:
+            self._send(self.server.health(), request_id)
             return
         found = self.server.find(self.command, path)
         chunks = self._chunks() if self._chunked() else None
@@ -240,16 +256,6 @@ class AwsRequestHandler(BaseHTTPRequestHandler):
             log.exception("%s %s failed", request.method, request.path)
             error = AwsError("InternalFailure", f"{type(exc).__name__}: {exc}", 500)
             return error_response(error, aws_json=r.aws_json)
-
-    def _health(self) -> Response:
-        ready = self.server.ready.is_set()
-        body = {
-            "service": self.server.service_name,
-            "pid": os.getpid(),
-            "ready": ready,
-            "state_dir": self.server.state_dir,
-        }
-        return json_response(body, 200 if ready else 503)
 
     def _chunked(self) -> bool:
         codings = self.headers.get("Transfer-Encoding", "")
@@ -364,7 +370,7 @@ class AwsRequestHandler(BaseHTTPRequestHandler):
         self.wfile.write(head + body)  # one write: no Nagle/delayed-ACK stall between head and body
 
 
-def serve_in_thread(server: AwsHTTPServer) -> threading.Thread:
-    thread = threading.Thread(target=server.serve_forever, name=f"{server.service_name}-http", daemon=True)
+def serve_in_thread(server: socketserver.BaseServer, service: str) -> threading.Thread:
+    thread = threading.Thread(target=server.serve_forever, name=f"{service}-http", daemon=True)
     thread.start()
     return thread

@@ -85,13 +85,13 @@ class LocalCloud:
 
     def start(self) -> None:
         self.s3_mirror.restore()
-        threading.Thread(target=self.s3_server.serve_forever, name="s3-http", daemon=True).start()
+        serve_in_thread(self.s3_server, "s3")
         self.s3_ready.set()
         self.functions.restore()
-        serve_in_thread(self.lambda_)
+        serve_in_thread(self.lambda_, "lambda")
         self.lambda_.ready.set()
         self.training.start()
-        serve_in_thread(self.sagemaker)
+        serve_in_thread(self.sagemaker, "sagemaker")
         # Endpoints reload their models in the background; SageMaker reports ready once they have.
         threading.Thread(target=self._restore_hosting, name="restore-endpoints", daemon=True).start()
 

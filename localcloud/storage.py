@@ -6,27 +6,43 @@ content of a file, never half of it; the directory is fsynced too so the rename 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
+
+
+@contextlib.contextmanager
+def atomic_writer(path: Path, *, mode: int | None = None) -> Iterator[IO[bytes]]:
+    """Yield a binary file that becomes `path` only if the block finishes without an error.
+
+    mkstemp creates the file private (0600); `mode`, if given, is applied before the rename.
+    The folder is not fsynced here: callers that publish several files sync it once at the end.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = Path(tmp_name)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        if mode is not None:
+            os.chmod(tmp, mode)
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_writer(path) as f:
+        f.write(data)
     fsync_dir(path.parent)
 
 
@@ -38,8 +54,11 @@ def read_json(path: Path) -> Any:
     return json.loads(path.read_bytes())
 
 
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
+def fsync_dir(folder: Path) -> None:
+    """Flush `folder`'s entries, so files renamed into it survive a power cut (POSIX; a no-op elsewhere)."""
+    if os.name != "posix":  # Windows cannot open a folder as a file; its renames are journaled
+        return
+    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
     try:
         os.fsync(fd)
     finally:

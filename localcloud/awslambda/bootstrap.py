@@ -7,7 +7,8 @@ header + the body. stdout/stderr are the function's log. Error payloads, their t
 AWS's runtime interface client (aws/aws-lambda-python-runtime-interface-client, `bootstrap.py`,
 `lambda_runtime_exception.py`, `lambda_runtime_marshaller.py`, `lambda_context.py`).
 
-The local cloud imports `write_frame`/`read_frame` from here, so both ends share one framing.
+The local cloud imports `FRAME` and `write_frame` from here, so both ends share one framing; it reads
+frames with its own reader (`workers.Worker`), which needs a deadline and notices a worker's death.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from typing import Any
 FRAME = struct.Struct(">II")
 
 
-# -- framing (shared with localcloud.awslambda.workers) -------------------------------------------------
+# -- framing (FRAME and write_frame shared with localcloud.awslambda.workers) -----------------------------
 
 
 def write_frame(fd: int, header: dict[str, Any], body: bytes = b"") -> None:

@@ -12,6 +12,7 @@ import shutil
 import tempfile
 import zipfile
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -30,14 +31,24 @@ MAX_ZIP_REQUEST = 69_905_067  # "Request must be smaller than 69905067 bytes for
 class Package:
     data: bytes
 
+    @cached_property
+    def _digest(self) -> bytes:
+        """Hashed once: a package can be 70 MB, and both forms are needed on every create or publish."""
+        return hashlib.sha256(self.data).digest()
+
     @property
     def sha256_hex(self) -> str:
-        return hashlib.sha256(self.data).hexdigest()
+        return self._digest.hex()
 
     @property
     def code_sha256(self) -> str:
         """What Lambda reports as CodeSha256: the base64 of the SHA-256 digest."""
-        return base64.b64encode(hashlib.sha256(self.data).digest()).decode()
+        return base64.b64encode(self._digest).decode()
+
+
+def zip_path(folder: Path, sha256_hex: str) -> Path:
+    """Where `extract` keeps a package's zip, beside its extracted folder."""
+    return folder / f"{sha256_hex}.zip"
 
 
 def fetch_package(config: CloudConfig, code: dict[str, Any], what: str) -> Package:
@@ -93,5 +104,5 @@ def extract(package: Package, folder: Path) -> Path:
         if not target.is_dir():  # otherwise a concurrent request extracted the same package first
             raise
     fsync_dir(folder)
-    atomic_write_bytes(folder / f"{package.sha256_hex}.zip", package.data)
+    atomic_write_bytes(zip_path(folder, package.sha256_hex), package.data)
     return target

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from localcloud.protocol import AwsError
+from localcloud.protocol import AwsError, pattern_constraint, validation_message
 
 
 def user_error(code: str, message: str, status: int, *, capital: bool = False, **fields: Any) -> AwsError:
@@ -24,11 +24,11 @@ def invalid(message: str) -> AwsError:
 
 def validation_error(value: object, where: str, constraint: str) -> AwsError:
     """The framework's constraint error, e.g. "Value 'x' at 'role' failed to satisfy constraint: ..."."""
-    return AwsError(
-        "ValidationException",
-        f"1 validation error detected: Value '{value}' at '{where}' failed to satisfy constraint: "
-        f"{constraint}",
-    )
+    return AwsError("ValidationException", validation_message(f"'{value}'", where, constraint))
+
+
+def pattern_error(value: object, where: str, pattern: str) -> AwsError:
+    return validation_error(value, where, pattern_constraint(pattern))
 
 
 def function_not_found(arn: str) -> AwsError:

@@ -17,8 +17,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from localcloud.awslambda.code import Package, extract, fetch_package
-from localcloud.awslambda.errors import function_not_found, invalid, throttled, user_error, validation_error
+from localcloud.awslambda.code import Package, extract, fetch_package, zip_path
+from localcloud.awslambda.errors import function_not_found, invalid, pattern_error, throttled, user_error
 from localcloud.awslambda.invocation import MAX_ASYNC_PAYLOAD, Invocation, run_on
 from localcloud.awslambda.layers import LayerStore, timestamp
 from localcloud.awslambda.settings import (
@@ -29,7 +29,8 @@ from localcloud.awslambda.settings import (
     parse_ref,
 )
 from localcloud.awslambda.workers import FunctionPool, PoolFull, Worker, WorkerSpec
-from localcloud.config import ACCOUNT_ID, DUMMY_CREDENTIALS, CloudConfig
+from localcloud.config import ACCOUNT_ID, CloudConfig
+from localcloud.process import env_vars, log_path
 from localcloud.protocol import AwsError
 from localcloud.storage import atomic_write_json, clean_trash, read_json, remove_tree
 
@@ -50,7 +51,6 @@ class LambdaBackend:
         self.config = config
         self.root = config.state_dir / "lambda" / "functions"
         self.run_dir = config.state_dir / "lambda" / "run"
-        self.logs_dir = config.logs_dir / "lambda"
         self.layers = LayerStore(config)
         self._functions: dict[str, dict[str, Any]] = {}
         self._pools: dict[str, FunctionPool] = {}
@@ -91,8 +91,7 @@ class LambdaBackend:
     def create_function(self, body: dict[str, Any]) -> dict[str, Any]:
         name, qualifier = parse_ref(body.get("FunctionName"))
         if qualifier or name != body["FunctionName"]:
-            pattern = f"Member must satisfy regular expression pattern: {FUNCTION_REF.pattern}"
-            raise validation_error(body["FunctionName"], "functionName", pattern)
+            raise pattern_error(body["FunctionName"], "functionName", FUNCTION_REF.pattern)
         if body.get("PackageType", "Zip") != "Zip":
             raise invalid(
                 "Container image functions are not supported by the local cloud; use PackageType Zip."
@@ -119,6 +118,7 @@ class LambdaBackend:
                 "SnapStart": {"ApplyOn": "None", "OptimizationStatus": "Off"},
                 "LoggingConfig": {"LogFormat": "Text", "LogGroup": f"/aws/lambda/{name}"},
                 **settings,
+                **self._new_revision(),
                 **self._code_fields(package),
                 "_tags": body.get("Tags") or {},
             }
@@ -145,7 +145,7 @@ class LambdaBackend:
     def update_configuration(self, ref: str, body: dict[str, Any]) -> dict[str, Any]:
         with self._lock:
             record = self._check_revision(self._function(ref, None), body)
-            record = {**record, **self._settings(body, creating=False)}
+            record = {**record, **self._settings(body, creating=False), **self._new_revision()}
             self._save(record)
         self._pool(record["FunctionName"]).retire_all()
         return self._public(record)
@@ -155,9 +155,9 @@ class LambdaBackend:
         with self._lock:
             record = self._check_revision(self._function(ref, None), body)
             extract(package, self.root / record["FunctionName"] / "code")
+            record = {**record, **self._code_fields(package), **self._new_revision()}
             if body.get("DryRun"):
-                return self._public({**record, **self._code_fields(package)})
-            record = {**record, **self._code_fields(package)}
+                return self._public(record)
             self._save(record)
         self._pool(record["FunctionName"]).retire_all()
         return self._public(record)
@@ -184,7 +184,7 @@ class LambdaBackend:
 
     def code_zip(self, name: str) -> bytes:
         record = self._function(name, None)
-        return (self.root / name / "code" / f"{record['_code']}.zip").read_bytes()
+        return zip_path(self.root / name / "code", record["_code"]).read_bytes()
 
     def function_arn(self, name: str) -> str:
         return f"arn:aws:lambda:{self.config.region}:{ACCOUNT_ID}:function:{name}"
@@ -272,7 +272,6 @@ class LambdaBackend:
 
     def _spec(self, record: dict[str, Any], generation: int) -> WorkerSpec:
         name = record["FunctionName"]
-        region = self.config.region
         stream = f"{datetime.now(UTC):%Y/%m/%d}/[$LATEST]{uuid.uuid4().hex}"
         env = {
             "PATH": os.environ.get("PATH", "/usr/local/bin:/usr/bin:/bin"),
@@ -282,23 +281,18 @@ class LambdaBackend:
             "AWS_CONFIG_FILE": os.devnull,
             "AWS_SHARED_CREDENTIALS_FILE": os.devnull,
             **record.get("Environment", {}).get("Variables", {}),
+            # What follows overrides the function's Variables: the runtime's own keys, then ours.
             "_HANDLER": record["Handler"],
             "LAMBDA_TASK_ROOT": str(self._code_dir(record)),
             "AWS_EXECUTION_ENV": f"AWS_Lambda_{record['Runtime']}",
-            "AWS_REGION": region,
-            "AWS_DEFAULT_REGION": region,
             "AWS_LAMBDA_FUNCTION_NAME": name,
             "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": str(record["MemorySize"]),
             "AWS_LAMBDA_FUNCTION_VERSION": "$LATEST",
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
             "AWS_LAMBDA_LOG_STREAM_NAME": stream,
-            **DUMMY_CREDENTIALS,
+            **env_vars(self.config),
             "AWS_SESSION_TOKEN": "testing",
-            "AWS_ENDPOINT_URL_S3": self.config.url("s3"),
-            "AWS_ENDPOINT_URL_SAGEMAKER": self.config.url("sagemaker"),
-            "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": self.config.url("sagemaker"),
-            "AWS_ENDPOINT_URL_LAMBDA": self.config.url("lambda"),
         }
         layers = self.layers.python_paths(
             [layer["Arn"] for layer in record.get("Layers", [])], record["Runtime"]
@@ -307,13 +301,11 @@ class LambdaBackend:
 
     # -- logs -------------------------------------------------------------------------------------
 
-    def log_path(self, name: str) -> Path:
-        return self.logs_dir / f"{name}.log"
-
     def _append_log(self, name: str, text: str) -> None:
+        path = log_path(self.config, function=name)
         with self._log_lock:
-            self.logs_dir.mkdir(parents=True, exist_ok=True)
-            with open(self.log_path(name), "a", encoding="utf-8") as f:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "a", encoding="utf-8") as f:
                 f.write(text)
 
     # -- helpers ----------------------------------------------------------------------------------
@@ -322,18 +314,13 @@ class LambdaBackend:
         settings = function_settings(body, creating=creating)
         if body.get("Layers") is not None:
             settings["Layers"] = self.layers.resolve(list(body["Layers"]))
-        return {**settings, **self._new_revision()}
+        return settings
 
     def _new_revision(self) -> dict[str, Any]:
         return {"RevisionId": str(uuid.uuid4()), "LastModified": timestamp()}
 
-    def _code_fields(self, package: Any) -> dict[str, Any]:
-        return {
-            "CodeSha256": package.code_sha256,
-            "CodeSize": len(package.data),
-            "_code": package.sha256_hex,
-            **self._new_revision(),
-        }
+    def _code_fields(self, package: Package) -> dict[str, Any]:
+        return {"CodeSha256": package.code_sha256, "CodeSize": len(package.data), "_code": package.sha256_hex}
 
     def _check_revision(self, record: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         if body.get("RevisionId") and body["RevisionId"] != record["RevisionId"]:
@@ -367,7 +354,7 @@ class LambdaBackend:
             if not path.name.startswith(record["_code"]):
                 shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
         if not self._code_dir(record).is_dir():  # extracted folder lost: rebuild it from the zip
-            extract(Package((code / f"{record['_code']}.zip").read_bytes()), code)
+            extract(Package(zip_path(code, record["_code"]).read_bytes()), code)
 
     def _public(self, record: dict[str, Any]) -> dict[str, Any]:
         return {k: v for k, v in record.items() if not k.startswith("_")}

@@ -10,9 +10,9 @@ from pathlib import Path
 from typing import Any
 
 from localcloud.awslambda.code import Package, extract, fetch_package
-from localcloud.awslambda.errors import invalid, user_error
+from localcloud.awslambda.errors import invalid, pattern_error, user_error
 from localcloud.config import ACCOUNT_ID, CloudConfig
-from localcloud.protocol import AwsError
+from localcloud.protocol import AwsError, public
 from localcloud.storage import atomic_write_json, read_json
 
 MAX_LAYERS = 5
@@ -45,11 +45,7 @@ class LayerStore:
 
     def publish(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
         if not _LAYER_NAME.fullmatch(name):
-            raise AwsError(
-                "ValidationException",
-                f"1 validation error detected: Value '{name}' at 'layerName' failed to satisfy constraint: "
-                f"Member must satisfy regular expression pattern: {_LAYER_NAME.pattern}",
-            )
+            raise pattern_error(name, "layerName", _LAYER_NAME.pattern)
         package = fetch_package(self.config, body.get("Content") or {}, "Content")
         with self.lock:
             version = 1 + max((int(p.name) for p in self._versions_dir(name).glob("[0-9]*")), default=0)
@@ -68,13 +64,13 @@ class LayerStore:
                 "_content": package.sha256_hex,
             }
             atomic_write_json(folder / "layer.json", record)
-        return _public(record)
+        return public(record)
 
     def get(self, name: str, version: int) -> dict[str, Any]:
         record = self._record(name, version)
         if record is None or record.get("_deleted"):
             raise layer_not_found()
-        return _public(record)
+        return public(record)
 
     def delete(self, name: str, version: int) -> None:
         """Like Lambda, functions that already use the version keep it: only the record is hidden."""
@@ -149,10 +145,6 @@ class LayerStore:
 
     def _all(self, name: str) -> list[dict[str, Any]]:
         return [read_json(p) for p in self._versions_dir(name).glob("*/layer.json")]
-
-
-def _public(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if not k.startswith("_") and v is not None}
 
 
 def _list_item(record: dict[str, Any]) -> dict[str, Any]:

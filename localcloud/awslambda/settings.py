@@ -9,7 +9,7 @@ import json
 import re
 from typing import Any
 
-from localcloud.awslambda.errors import invalid, user_error, validation_error
+from localcloud.awslambda.errors import invalid, pattern_error, user_error, validation_error
 
 RUNTIMES = tuple(f"python3.{minor}" for minor in range(9, 15))
 RETIRED_RUNTIMES = ("python2.7", "python3.6", "python3.7", "python3.8")
@@ -48,9 +48,7 @@ def parse_ref(ref: object) -> tuple[str, str | None]:
     """(name, qualifier) of a function name, ARN or partial ARN."""
     match = FUNCTION_REF.fullmatch(ref) if isinstance(ref, str) else None
     if match is None:
-        raise validation_error(
-            ref, "functionName", f"Member must satisfy regular expression pattern: {FUNCTION_REF.pattern}"
-        )
+        raise pattern_error(ref, "functionName", FUNCTION_REF.pattern)
     return match.group("name"), match.group("qualifier")
 
 
@@ -91,7 +89,7 @@ def check_runtime(runtime: object) -> str:
 
 def check_pattern(value: object, where: str, pattern: str) -> str:
     if not isinstance(value, str) or not re.fullmatch(pattern, value):
-        raise validation_error(value, where, f"Member must satisfy regular expression pattern: {pattern}")
+        raise pattern_error(value, where, pattern)
     return value
 
 

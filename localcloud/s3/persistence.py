@@ -86,6 +86,9 @@ class S3Mirror:
         self.root = root
         self.backend = backend or s3_backend()
         self.lock = threading.Lock()
+        # Each bucket's manifest.json as last read or written: we are its only writer, so a write need
+        # not re-read it. Filled on first use, which reads exactly the file that write replaces.
+        self._on_disk: dict[str, dict[str, Any]] = {}
 
     # -- write side ---------------------------------------------------------------------------
 
@@ -96,8 +99,9 @@ class S3Mirror:
             folder = self._folder(bucket_name)
             if bucket is None:
                 remove_tree(folder)
+                self._on_disk.pop(bucket_name, None)
                 return
-            old = self._read_manifest(folder)
+            old = self._manifest(bucket_name, folder)
             objects = self._sync_objects(folder, bucket, old.get("objects", {}))
             manifest = {
                 "version": _MANIFEST_VERSION,
@@ -108,6 +112,7 @@ class S3Mirror:
             }
             if manifest != old:
                 atomic_write_json(folder / "manifest.json", manifest)
+                self._on_disk[bucket_name] = manifest
             self._drop_unreferenced_blobs(folder, {entry["blob"] for entry in objects.values()})
 
     def sync_all(self) -> None:
@@ -183,9 +188,11 @@ class S3Mirror:
                 manifests.append(manifest)
         return manifests
 
-    def _read_manifest(self, folder: Path) -> dict[str, Any]:
-        path = folder / "manifest.json"
-        return read_json(path) if path.exists() else {}
+    def _manifest(self, bucket_name: str, folder: Path) -> dict[str, Any]:
+        if bucket_name not in self._on_disk:
+            path = folder / "manifest.json"
+            self._on_disk[bucket_name] = read_json(path) if path.exists() else {}
+        return self._on_disk[bucket_name]
 
     def _folder(self, bucket_name: str) -> Path:
         # Bucket names are normally safe file names; anything else (moto is lenient) is hex-encoded.

@@ -5,12 +5,11 @@ mutating request to disk once moto has handled it, and that answers our health r
 from __future__ import annotations
 
 import ipaddress
-import json
 import logging
-import os
 import socket
 import threading
 from collections.abc import Callable, Iterable
+from http import HTTPStatus
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
@@ -18,6 +17,7 @@ from urllib.parse import unquote
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, MotoRequestHandler, create_backend_app
 from werkzeug.serving import BaseWSGIServer, make_server
 
+from localcloud.protocol import HEALTH_PATH, health_response
 from localcloud.s3.persistence import S3Mirror
 
 StartResponse = Callable[..., Any]
@@ -40,7 +40,7 @@ class PersistentS3App:
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
-        if path == "/_localcloud/health":
+        if path == HEALTH_PATH:
             return self._health(start_response)
         if environ["REQUEST_METHOD"] not in _MUTATING:
             return self.moto(environ, start_response)
@@ -55,12 +55,10 @@ class PersistentS3App:
             return body
 
     def _health(self, start_response: StartResponse) -> Iterable[bytes]:
-        ready = self.ready.is_set()
-        health = {"service": "s3", "pid": os.getpid(), "ready": ready, "state_dir": self.state_dir}
-        body = json.dumps(health).encode()
-        status = "200 OK" if ready else "503 Service Unavailable"
-        start_response(status, [("Content-Type", "application/json"), ("Content-Length", str(len(body)))])
-        return [body]
+        health = health_response("s3", self.ready.is_set(), self.state_dir)
+        headers = [*health.headers.items(), ("Content-Length", str(len(health.body)))]
+        start_response(f"{health.status} {HTTPStatus(health.status).phrase}", headers)
+        return [health.body]
 
 
 def _buckets_of(environ: dict[str, Any]) -> set[str]:

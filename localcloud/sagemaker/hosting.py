@@ -20,10 +20,10 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from localcloud.config import ACCOUNT_ID, CloudConfig
-from localcloud.protocol import AwsError
+from localcloud.protocol import AwsError, public
 from localcloud.s3client import s3_client, split_s3_uri
 from localcloud.sagemaker.container import InvocationTimeout, ModelContainer
-from localcloud.sagemaker.modelservers import ModelRequestError, ModelServerRegistry
+from localcloud.sagemaker.modelservers import OBJECT2VEC, ModelRequestError, ModelServerRegistry
 from localcloud.sagemaker.resources import (
     RecordStore,
     already_exists,
@@ -32,7 +32,6 @@ from localcloud.sagemaker.resources import (
     list_page,
     not_found,
     now,
-    public,
     require,
     validation,
 )
@@ -93,6 +92,13 @@ class HostingBackend:
     def _arn(self, kind: str, name: str) -> str:
         return arn(self.config.region, kind, name)
 
+    def _get(self, store: RecordStore, what: str, kind: str, name: str) -> dict[str, Any]:
+        """The record, or SageMaker's not-found error naming `what` and the resource's ARN."""
+        record = store.get(name)
+        if record is None:
+            raise not_found(what, self._arn(kind, name))
+        return record
+
     # -- models ---------------------------------------------------------------------------------
 
     def create_model(self, body: dict[str, Any]) -> dict[str, Any]:
@@ -104,7 +110,7 @@ class HostingBackend:
         url = require(container, "ModelDataUrl", "primaryContainer.modelDataUrl")
         if self.servers.find(image) is None:
             raise validation(
-                f"Image {image} has no model server in the local cloud (built in: */object2vec:*)."
+                f"Image {image} has no model server in the local cloud (built in: {OBJECT2VEC.pattern})."
             )
         with self._lock:
             if self.models.get(name):
@@ -138,19 +144,16 @@ class HostingBackend:
         return {}
 
     def list_models(self, body: dict[str, Any]) -> dict[str, Any]:
-        page, token = list_page(
+        return list_page(
             body,
             self.models.values(),
+            list_key="Models",
             name_key="ModelName",
             summary=lambda r: {k: r[k] for k in ("ModelName", "ModelArn", "CreationTime")},
         )
-        return {"Models": page, **({"NextToken": token} if token else {})}
 
     def _model(self, name: str) -> dict[str, Any]:
-        record = self.models.get(name)
-        if record is None:
-            raise not_found("model", self._arn("model", name))
-        return record
+        return self._get(self.models, "model", "model", name)
 
     # -- endpoint configs -------------------------------------------------------------------------
 
@@ -196,19 +199,16 @@ class HostingBackend:
         return {}
 
     def list_endpoint_configs(self, body: dict[str, Any]) -> dict[str, Any]:
-        page, token = list_page(
+        return list_page(
             body,
             self.configs.values(),
+            list_key="EndpointConfigs",
             name_key="EndpointConfigName",
             summary=lambda r: {k: r[k] for k in ("EndpointConfigName", "EndpointConfigArn", "CreationTime")},
         )
-        return {"EndpointConfigs": page, **({"NextToken": token} if token else {})}
 
     def _config(self, name: str) -> dict[str, Any]:
-        record = self.configs.get(name)
-        if record is None:
-            raise not_found("endpoint configuration", self._arn("endpoint-config", name))
-        return record
+        return self._get(self.configs, "endpoint configuration", "endpoint-config", name)
 
     # -- endpoints --------------------------------------------------------------------------------
 
@@ -267,20 +267,17 @@ class HostingBackend:
 
     def list_endpoints(self, body: dict[str, Any]) -> dict[str, Any]:
         keys = ("EndpointName", "EndpointArn", "CreationTime", "LastModifiedTime", "EndpointStatus")
-        page, token = list_page(
+        return list_page(
             body,
             self.endpoints.values(),
+            list_key="Endpoints",
             name_key="EndpointName",
             status_key="EndpointStatus",
             summary=lambda r: {k: r[k] for k in keys},
         )
-        return {"Endpoints": page, **({"NextToken": token} if token else {})}
 
     def _endpoint(self, name: str) -> dict[str, Any]:
-        record = self.endpoints.get(name)
-        if record is None:
-            raise not_found("endpoint", self._arn("endpoint", name))
-        return record
+        return self._get(self.endpoints, "endpoint", "endpoint", name)
 
     # -- runtime ----------------------------------------------------------------------------------
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from localcloud.config import ACCOUNT_ID
-from localcloud.protocol import AwsError
+from localcloud.protocol import AwsError, pattern_constraint, validation_message
 from localcloud.storage import atomic_write_json, clean_trash, read_json
 
 NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"  # botocore: EntityName / TrainingJobName / EndpointName
@@ -42,19 +42,13 @@ def already_exists(what: str, resource_arn: str) -> AwsError:
 def require(body: dict[str, Any], key: str, wire_name: str) -> Any:
     value = body.get(key)
     if value in (None, "", [], {}):
-        raise validation(
-            f"1 validation error detected: Value null at '{wire_name}' failed to satisfy constraint: "
-            "Member must not be null"
-        )
+        raise validation(validation_message("null", wire_name, "Member must not be null"))
     return value
 
 
 def check_name(name: str, wire_name: str) -> str:
     if not isinstance(name, str) or not _NAME.match(name):
-        raise validation(
-            f"1 validation error detected: Value '{name}' at '{wire_name}' failed to satisfy constraint: "
-            f"Member must satisfy regular expression pattern: {NAME_PATTERN}"
-        )
+        raise validation(validation_message(f"'{name}'", wire_name, pattern_constraint(NAME_PATTERN)))
     return name
 
 
@@ -102,20 +96,18 @@ class RecordStore:
         return self.folder / f"{name}.json"
 
 
-def public(record: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in record.items() if not k.startswith("_") and v is not None}
-
-
 def list_page(
     body: dict[str, Any],
     records: Iterable[dict[str, Any]],
     *,
+    list_key: str,
     name_key: str,
     summary: Callable[[dict[str, Any]], dict[str, Any]],
     status_key: str | None = None,
-) -> tuple[list[dict[str, Any]], str | None]:
-    """Filter (NameContains, StatusEquals, CreationTime*), sort (SortBy/SortOrder) and page (MaxResults,
-    NextToken as an offset) the way the List* operations do. Default: newest first, 10 per page."""
+) -> dict[str, Any]:
+    """A List* answer, `{list_key: [...], "NextToken": ...}`: filter (NameContains, StatusEquals,
+    CreationTime*), sort (SortBy/SortOrder) and page (MaxResults, NextToken as an offset) the way the
+    List* operations do. Default: newest first, 10 per page."""
     items = [r for r in records if body.get("NameContains", "").lower() in r[name_key].lower()]
     if status_key and body.get("StatusEquals"):
         items = [r for r in items if r.get(status_key) == body["StatusEquals"]]
@@ -128,6 +120,7 @@ def list_page(
     )
     start = int(body.get("NextToken") or 0)
     size = int(body.get("MaxResults") or 10)
-    page = items[start : start + size]
-    token = str(start + size) if start + size < len(items) else None
-    return [summary(r) for r in page], token
+    answer: dict[str, Any] = {list_key: [summary(r) for r in items[start : start + size]]}
+    if start + size < len(items):
+        answer["NextToken"] = str(start + size)
+    return answer

@@ -23,22 +23,24 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from localcloud.config import CloudConfig
-from localcloud.protocol import AwsError
+from localcloud.process import log_path
+from localcloud.protocol import AwsError, public
 from localcloud.s3client import download_prefix, s3_client, split_s3_uri
+from localcloud.sagemaker.modelservers import OBJECT2VEC
 from localcloud.sagemaker.resources import (
     RecordStore,
     arn,
     check_name,
     list_page,
     now,
-    public,
     require,
     validation,
 )
 from localcloud.storage import atomic_write_json, remove_tree
 
 log = logging.getLogger("localcloud.sagemaker")
-TRAINING_IMAGES = ("*/object2vec:*",)
+# The images whose algorithm `train_worker` runs: those the built-in model server serves.
+TRAINING_IMAGES = (OBJECT2VEC.pattern,)
 STOP_GRACE_SECONDS = 10.0
 ACTIVE = ("InProgress", "Stopping")
 
@@ -48,7 +50,6 @@ class TrainingBackend:
         self.config = config
         self.jobs = RecordStore(config.state_dir / "sagemaker" / "training-jobs")
         self.work = config.state_dir / "sagemaker" / "jobs"
-        self.logs = config.logs_dir / "training"
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._process: subprocess.Popen[bytes] | None = None
         self._running: str | None = None
@@ -63,12 +64,9 @@ class TrainingBackend:
         remove_tree(self.work)  # what interrupted jobs had downloaded
         for record in self.jobs.values():
             if record["TrainingJobStatus"] in ACTIVE:
-                self._finish(
+                self._failed(
                     record,
-                    "Failed",
-                    "Failed",
-                    "Training job failed",
-                    failure="InternalServerError: the local cloud stopped while this job was running; "
+                    "InternalServerError: the local cloud stopped while this job was running; "
                     "start it again under a new name.",
                 )
         self._thread.start()
@@ -90,7 +88,8 @@ class TrainingBackend:
         image = require(algorithm, "TrainingImage", "algorithmSpecification.trainingImage")
         if not any(fnmatch.fnmatchcase(image, pattern) for pattern in TRAINING_IMAGES):
             raise validation(
-                f"Training image {image} cannot run in the local cloud (supported: */object2vec:*)."
+                f"Training image {image} cannot run in the local cloud "
+                f"(supported: {', '.join(TRAINING_IMAGES)})."
             )
         _check_s3_uri(require(output, "S3OutputPath", "outputDataConfig.s3OutputPath"), "S3OutputPath")
         channels = [_check_channel(c) for c in body.get("InputDataConfig") or []]
@@ -160,17 +159,14 @@ class TrainingBackend:
             "TrainingJobStatus",
             "SecondaryStatus",
         )
-        page, token = list_page(
+        return list_page(
             body,
             self.jobs.values(),
+            list_key="TrainingJobSummaries",
             name_key="TrainingJobName",
             status_key="TrainingJobStatus",
             summary=lambda r: {k: r[k] for k in keys if k in r},
         )
-        return {"TrainingJobSummaries": page, **({"NextToken": token} if token else {})}
-
-    def log_path(self, name: str) -> Path:
-        return self.logs / f"{name}.log"
 
     def _job(self, name: str, *, describe: bool) -> dict[str, Any]:
         record = self.jobs.get(name)
@@ -192,19 +188,13 @@ class TrainingBackend:
                 log.exception("training job %s failed inside the local cloud", name)
                 record = self.jobs.get(name)
                 if record is not None and record["TrainingJobStatus"] in ACTIVE:
-                    self._finish(
-                        record,
-                        "Failed",
-                        "Failed",
-                        "Training job failed",
-                        failure=f"InternalServerError: {type(exc).__name__}: {exc}",
-                    )
+                    self._failed(record, f"InternalServerError: {type(exc).__name__}: {exc}")
 
     def _run(self, name: str) -> None:
         record = self.jobs.get(name)
         if record is None or record["TrainingJobStatus"] != "InProgress":
             if record is not None and record["TrainingJobStatus"] == "Stopping":
-                self._finish(record, "Stopped", "Stopped", "Training job stopped")
+                self._stopped(record)
             return
         job_dir = self.work / name
         remove_tree(job_dir)
@@ -218,10 +208,10 @@ class TrainingBackend:
         self._transition(record, "Downloading", "Downloading input data")
         failure = self._download_channels(record, job_dir)
         if failure:
-            self._finish(record, "Failed", "Failed", "Training job failed", failure=failure)
+            self._failed(record, failure)
             return
         if record["TrainingJobStatus"] == "Stopping":
-            self._finish(record, "Stopped", "Stopped", "Training job stopped")
+            self._stopped(record)
             return
         self._transition(record, "Training", "Training image download completed. Training in progress.")
         outcome = self._train(record, job_dir)
@@ -230,13 +220,13 @@ class TrainingBackend:
         if outcome.get("event") == "result":
             self._upload(record, job_dir, outcome)
         elif record["TrainingJobStatus"] == "Stopping":
-            self._finish(record, "Stopped", "Stopped", "Training job stopped")
+            self._stopped(record)
         elif outcome.get("event") == "max_runtime":
             self._finish(
                 record, "Stopped", "MaxRuntimeExceeded", "Training job exceeded MaxRuntimeInSeconds provided"
             )
         else:
-            self._finish(record, "Failed", "Failed", "Training job failed", failure=_failure(outcome))
+            self._failed(record, _failure(outcome))
 
     def _download_channels(self, record: dict[str, Any], job_dir: Path) -> str | None:
         client = s3_client(self.config)
@@ -274,8 +264,9 @@ class TrainingBackend:
     def _train(self, record: dict[str, Any], job_dir: Path) -> dict[str, Any]:
         """Run the algorithm subprocess; returns its last event (result, error) or what ended it."""
         read_fd, write_fd = os.pipe()
-        self.logs.mkdir(parents=True, exist_ok=True)
-        with open(self.log_path(record["TrainingJobName"]), "ab") as log_file:
+        job_log = log_path(self.config, training_job=record["TrainingJobName"])
+        job_log.parent.mkdir(parents=True, exist_ok=True)
+        with open(job_log, "ab") as log_file:
             process = subprocess.Popen(
                 [sys.executable, "-m", "localcloud.sagemaker.train_worker", str(job_dir), str(write_fd)],
                 cwd=job_dir,
@@ -325,13 +316,7 @@ class TrainingBackend:
         try:
             s3_client(self.config).upload_file(str(job_dir / "model" / "model.tar.gz"), bucket, key)
         except (ClientError, OSError) as exc:
-            self._finish(
-                record,
-                "Failed",
-                "Failed",
-                "Training job failed",
-                failure=f"ClientError: could not upload the model to {uri}: {exc}",
-            )
+            self._failed(record, f"ClientError: could not upload the model to {uri}: {exc}")
             return
         stamp = now()
         metrics = [
@@ -361,6 +346,12 @@ class TrainingBackend:
             if record["TrainingJobStatus"] == "InProgress":
                 record["SecondaryStatusTransitions"][-1]["StatusMessage"] = message
                 self._update(record)
+
+    def _stopped(self, record: dict[str, Any]) -> None:
+        self._finish(record, "Stopped", "Stopped", "Training job stopped")
+
+    def _failed(self, record: dict[str, Any], failure: str) -> None:
+        self._finish(record, "Failed", "Failed", "Training job failed", failure=failure)
 
     def _finish(
         self, record: dict[str, Any], status: str, secondary: str, message: str, *, failure: str | None = None
