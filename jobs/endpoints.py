@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from jobs.errors import StackError
+from jobs.errors import StackError, error_code
 from jobs.images import object2vec_image
 from jobs.registry import ModelRecord
 from jobs.stack import Stack
@@ -24,13 +24,13 @@ INSTANCE_TYPE = "ml.m4.xlarge"  # the workshop's hosting instance; the local bac
 def deploy_endpoint(sagemaker: Any, stack: Stack, record: ModelRecord, *, timeout: float = 600) -> str:
     """Point `record.model_name`'s endpoint at `record`, and wait until it is InService."""
     name = record.model_version
-    if not _exists(sagemaker.describe_model, ModelName=name):
+    if _describe(sagemaker.describe_model, ModelName=name) is None:
         sagemaker.create_model(
             ModelName=name,
             PrimaryContainer={"Image": object2vec_image(stack.region), "ModelDataUrl": record.artifact_uri},
             ExecutionRoleArn=stack.training_role_arn,
         )
-    if not _exists(sagemaker.describe_endpoint_config, EndpointConfigName=name):
+    if _describe(sagemaker.describe_endpoint_config, EndpointConfigName=name) is None:
         sagemaker.create_endpoint_config(
             EndpointConfigName=name,
             ProductionVariants=[
@@ -43,7 +43,7 @@ def deploy_endpoint(sagemaker: Any, stack: Stack, record: ModelRecord, *, timeou
             ],
         )
     endpoint = record.model_name
-    current = _describe_endpoint(sagemaker, endpoint)
+    current = _describe(sagemaker.describe_endpoint, EndpointName=endpoint)
     if current is None:
         sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=name)
         action = "created"
@@ -79,7 +79,7 @@ def delete_endpoints(sagemaker: Any, stack: Stack) -> list[str]:
     """Delete the stack's endpoints and every model/config version they were built from."""
     deleted = []
     for slot in stack.models:
-        if _describe_endpoint(sagemaker, slot.endpoint) is not None:
+        if _describe(sagemaker.describe_endpoint, EndpointName=slot.endpoint) is not None:
             sagemaker.delete_endpoint(EndpointName=slot.endpoint)
             deleted.append(f"endpoint {slot.endpoint}")
         prefix = f"{slot.endpoint}-v"
@@ -104,26 +104,17 @@ def _names(list_call: Any, key: str, field: str, prefix: str) -> list[str]:
             return names
 
 
-def _describe_endpoint(sagemaker: Any, endpoint: str) -> dict[str, Any] | None:
+def _describe(describe: Any, **name: str) -> dict[str, Any] | None:
+    """What a SageMaker `describe_*` call answers for `name`, or None if there is no such resource."""
     try:
-        return sagemaker.describe_endpoint(EndpointName=endpoint)
+        return describe(**name)
     except ClientError as err:
         if _not_found(err):
             return None
         raise
 
 
-def _exists(describe: Any, **name: str) -> bool:
-    try:
-        describe(**name)
-    except ClientError as err:
-        if _not_found(err):
-            return False
-        raise
-    return True
-
-
 def _not_found(err: ClientError) -> bool:
     # SageMaker reports a missing model/config/endpoint as a ValidationException ("Could not find ...").
-    error = err.response.get("Error", {})
-    return error.get("Code") == "ValidationException" and "Could not find" in error.get("Message", "")
+    message = err.response.get("Error", {}).get("Message", "")
+    return error_code(err) == "ValidationException" and "Could not find" in message

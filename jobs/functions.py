@@ -43,9 +43,7 @@ def _differs(current: dict[str, Any], wanted: dict[str, Any]) -> bool:
     variables = current.get("Environment", {}).get("Variables", {})
     if variables != wanted["Environment"]["Variables"]:
         return True
-    return any(
-        current.get(key) != wanted[key] for key in ("Runtime", "Role", "Handler", "Timeout", "MemorySize")
-    )
+    return any(current.get(key) != value for key, value in wanted.items() if key != "Environment")
 
 
 def delete_function(lambda_client: Any, name: str) -> bool:

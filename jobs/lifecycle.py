@@ -7,29 +7,29 @@ Each is a sequence of plain AWS API calls (boto3) against the stack's backend; o
 from __future__ import annotations
 
 import contextlib
-import hashlib
 from collections.abc import Callable
-from dataclasses import asdict, dataclass, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 import localcloud
-from jobs.channels import ChannelManifest, PrepareConfig, prepare_channels
+from jobs.channels import MANIFEST_NAME, ChannelManifest, PrepareConfig, write_channels
 from jobs.clients import Clients, clients_for
 from jobs.endpoints import delete_endpoints, deploy_endpoint
-from jobs.errors import StackError
+from jobs.errors import StackError, error_code
 from jobs.functions import delete_function, deploy_function
 from jobs.lambda_package import build_handlers_zip
-from jobs.movielens import load_movielens, resolve_source
+from jobs.movielens import MovieLens, load_movielens, resolve_source
+from jobs.movielens.checksums import sha256_file
 from jobs.registry import ModelRecord, latest, register
 from jobs.retrieval_index import IndexInfo, build_index
 from jobs.stack import Stack
 from jobs.test_events import EventResult, send_all
+from jobs.training import profile_with_overrides
 from jobs.training_jobs import create_job, job_name, wait_for_job
 from localcloud import CloudConfig, default_state_dir
-from object2vec import profile_hyperparameters
 
 Log = Callable[[str], None]
 # What the workshop uploads for the Lambda functions: the training ratings and the titles.
@@ -77,14 +77,15 @@ def train(
         protocols=(stack.protocol,),
         progress=True,
     )
-    prepared = prepare_channels(replace(config, out_dir=channels_dir) if channels_dir else config)
+    data = load_movielens(config.dataset, config.source)  # parsed once: channels and index share it
+    prepared = write_channels(data, replace(config, out_dir=channels_dir) if channels_dir else config)
     manifests = {manifest.task: manifest for manifest in prepared.manifests}
     for manifest in manifests.values():
         _upload_channels(clients.s3, stack, manifest, log)
     names = {}
     for slot in stack.models:
-        vocab = asdict(manifests[slot.task].vocab)
-        hyperparameters = {**profile_hyperparameters(slot.profile, vocab), **stack.training_overrides}
+        vocab = manifests[slot.task].vocab
+        hyperparameters = profile_with_overrides(slot.profile, vocab, stack.training_overrides)
         names[slot.endpoint] = job_name(slot)
         create_job(clients.sagemaker, stack, slot, names[slot.endpoint], hyperparameters)
         log(f"training job {names[slot.endpoint]} submitted ({slot.profile} profile on {slot.task})")
@@ -101,20 +102,19 @@ def train(
             artifact_uri=job.artifact_uri,
             hyperparameters=job.hyperparameters,
             metrics=job.metrics,
-            data_manifest_sha256=_sha256(manifests[slot.task].folder / "manifest.json"),
+            data_manifest_sha256=sha256_file(manifests[slot.task].folder / MANIFEST_NAME),
         )
         log(f"registered {record.model_version} ({record.artifact_uri})")
         action = deploy_endpoint(clients.sagemaker, stack, record)
         log(f"endpoint {slot.endpoint}: {action}, serving {record.model_version}")
         records.append(record)
-    index = rebuild_index(stack, clients, source=source)
+    index = rebuild_index(stack, clients, data)
     log(f"retrieval index: {index.movies} movies x {index.dim} dims for {index.model_version}")
     return TrainReport(tuple(records), index)
 
 
-def rebuild_index(stack: Stack, clients: Clients, *, source: str | None = None) -> IndexInfo:
+def rebuild_index(stack: Stack, clients: Clients, data: MovieLens) -> IndexInfo:
     """Embed every movie of the training data through the retrieval endpoint's deployed model."""
-    data = load_movielens(stack.dataset, source)
     record = latest(clients.s3, stack, stack.retrieval_endpoint)
     titles = {movie.movie_id: movie.title for movie in data.movies.movies}
     return build_index(clients.runtime, clients.s3, stack, record, data.split("ua.base").item, titles)
@@ -196,11 +196,7 @@ def _delete_bucket(s3: Any, stack: Stack) -> bool:
                 s3.delete_objects(Bucket=stack.bucket, Delete={"Objects": objects})
         s3.delete_bucket(Bucket=stack.bucket)
     except ClientError as err:
-        if err.response.get("Error", {}).get("Code") == "NoSuchBucket":
+        if error_code(err) == "NoSuchBucket":
             return False
         raise
     return True
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()

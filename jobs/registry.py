@@ -17,7 +17,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from jobs.errors import StackError
+from jobs.errors import StackError, error_code
 from jobs.stack import ModelSlot, Stack
 
 RECORD_FORMAT_VERSION = 1
@@ -120,7 +120,7 @@ def latest(s3: Any, stack: Stack, model_name: str) -> ModelRecord:
     try:
         raw = s3.get_object(Bucket=stack.bucket, Key=key)["Body"].read()
     except ClientError as err:
-        if err.response.get("Error", {}).get("Code") in ("NoSuchKey", "404"):
+        if error_code(err) in ("NoSuchKey", "404"):
             raise StackError(
                 f"no registered model for {model_name} (s3://{stack.bucket}/{key}): run `make train`"
             ) from err

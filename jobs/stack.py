@@ -103,3 +103,7 @@ class Stack:
 
     def input_key(self, task: str, channel: str, filename: str) -> str:
         return f"{self.input_prefix}/{task}/{channel}/{filename}"
+
+    def input_uri(self, task: str, channel: str) -> str:
+        """The S3 prefix a training job reads one channel from: the folder `input_key` uploads into."""
+        return f"s3://{self.bucket}/{self.input_key(task, channel, '')}"

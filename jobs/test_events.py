@@ -14,7 +14,8 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from jobs.errors import StackError
+from jobs.errors import StackError, error_code
+from jobs.movielens.errors import clip
 from jobs.stack import FunctionSpec, Stack
 
 EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
@@ -58,7 +59,7 @@ def send(lambda_client: Any, function: FunctionSpec, path: Path, payload: bytes)
         )
     except (ClientError, BotoCoreError) as err:  # one failed call is one failed row, not a lost table
         elapsed = (time.perf_counter() - started) * 1000
-        code = err.response["Error"]["Code"] if isinstance(err, ClientError) else type(err).__name__
+        code = error_code(err) if isinstance(err, ClientError) else type(err).__name__
         return EventResult(function.name, path.name, None, code, elapsed, f"{code}: {err}")
     elapsed = (time.perf_counter() - started) * 1000
     answer = json.loads(response["Payload"].read() or b"null")
@@ -103,14 +104,10 @@ def format_table(results: list[EventResult]) -> str:
     rows = [("function", "event", "status", "ms", "answer")]
     for r in results:
         status = str(r.status) if r.status is not None else (r.function_error or "-")
-        rows.append((r.function, r.event, status, f"{r.milliseconds:.0f}", _clip(r.summary)))
+        rows.append((r.function, r.event, status, f"{r.milliseconds:.0f}", clip(r.summary, SUMMARY_WIDTH)))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = [
         "  ".join(cell.ljust(width) for cell, width in zip(row[:4], widths, strict=True)) + "  " + row[4]
         for row in rows
     ]
     return "\n".join([lines[0], "-" * min(len(lines[0]) + 40, 160), *lines[1:]])
-
-
-def _clip(text: str) -> str:
-    return text if len(text) <= SUMMARY_WIDTH else text[: SUMMARY_WIDTH - 1] + "…"

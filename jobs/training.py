@@ -7,10 +7,11 @@ The profile's hyperparameters get the manifest's vocab sizes, then the `--hp` ov
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
 from pathlib import Path
 
-from jobs.channels import ChannelManifest, read_manifest
+from jobs.channels import ChannelManifest, Vocab, read_manifest
 from object2vec import Hyperparameters, TrainResult, profile_hyperparameters, train
 
 MODELS_DIR = Path(".work/models")
@@ -25,11 +26,14 @@ def manifest_channels(manifest: ChannelManifest) -> dict[str, Path]:
     return {name: manifest.channel_path(name).parent for name in manifest.channels}
 
 
+def profile_with_overrides(profile: str, vocab: Vocab, overrides: Mapping[str, str]) -> dict[str, str]:
+    """The profile's hyperparameters for `vocab`, the overrides on top; local and SageMaker jobs alike."""
+    return {**profile_hyperparameters(profile, asdict(vocab)), **overrides}
+
+
 def profile_for(profile: str, manifest: ChannelManifest, overrides: dict[str, str]) -> Hyperparameters:
     """The profile's hyperparameters with the manifest's vocab sizes and the overrides, validated."""
-    return Hyperparameters.from_dict(
-        {**profile_hyperparameters(profile, asdict(manifest.vocab)), **overrides}
-    )
+    return Hyperparameters.from_dict(profile_with_overrides(profile, manifest.vocab, overrides))
 
 
 def train_profile(

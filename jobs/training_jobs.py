@@ -14,6 +14,7 @@ from typing import Any
 
 from tqdm import tqdm
 
+from jobs.channels import CHANNELS
 from jobs.errors import StackError
 from jobs.images import object2vec_image
 from jobs.stack import ModelSlot, Stack
@@ -43,7 +44,6 @@ def job_name(slot: ModelSlot, now: datetime | None = None) -> str:
 def create_job(
     sagemaker: Any, stack: Stack, slot: ModelSlot, name: str, hyperparameters: dict[str, str]
 ) -> None:
-    channels = ("train", "validation", "test")
     sagemaker.create_training_job(
         TrainingJobName=name,
         AlgorithmSpecification={"TrainingImage": object2vec_image(stack.region), "TrainingInputMode": "File"},
@@ -56,12 +56,12 @@ def create_job(
                 "DataSource": {
                     "S3DataSource": {
                         "S3DataType": "S3Prefix",
-                        "S3Uri": f"s3://{stack.bucket}/{stack.input_prefix}/{slot.task}/{channel}/",
+                        "S3Uri": stack.input_uri(slot.task, channel),
                         "S3DataDistributionType": "ShardedByS3Key",
                     }
                 },
             }
-            for channel in channels
+            for channel in CHANNELS
         ],
         OutputDataConfig={"S3OutputPath": f"s3://{stack.bucket}/{stack.output_prefix}"},
         ResourceConfig={"InstanceType": INSTANCE_TYPE, "InstanceCount": 1, "VolumeSizeInGB": 10},

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from jobs.atomic import write_json_atomic
-from jobs.movielens.errors import DataError
+from jobs.movielens.errors import DataError, one_line
 
 FORMAT_VERSION: Final = 1
 MANIFEST_NAME: Final = "manifest.json"
@@ -121,7 +121,7 @@ def read_manifest(path: Path | str) -> ChannelManifest:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError) as error:
-        raise ManifestError(f"{path}: cannot read the manifest ({' '.join(str(error).split())})") from None
+        raise ManifestError(f"{path}: cannot read the manifest ({one_line(str(error))})") from None
     if not isinstance(data, dict) or data.get("format_version") != FORMAT_VERSION:
         version = data.get("format_version") if isinstance(data, dict) else None
         raise ManifestError(f"{path}: format_version {version!r} is not {FORMAT_VERSION}")

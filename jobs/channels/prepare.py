@@ -28,7 +28,6 @@ from jobs.channels.manifest import (
     MANIFEST_NAME,
     ChannelFile,
     ChannelManifest,
-    LabelSpec,
     SourceRecord,
     Vocab,
     write_manifest,
@@ -192,8 +191,6 @@ def _write_channel(
 def _manifest(
     data: MovieLens, split: Split, task: Task, channels: dict[str, ChannelFile], seed: int, folder: Path
 ) -> ChannelManifest:
-    spec = label_spec(task, data.layout.scale)
-    label_range = spec.get("range")
     return ChannelManifest(
         format_version=FORMAT_VERSION,
         dataset=data.name,
@@ -208,7 +205,7 @@ def _manifest(
         source=SourceRecord(str(data.folder), data.source.origin, dict(data.file_sha256)),
         channels=channels,
         vocab=Vocab(enc0_vocab_size=data.max_user_id + 1, enc1_vocab_size=data.max_movie_id + 1),
-        label=LabelSpec(str(spec["type"]), tuple(label_range) if isinstance(label_range, list) else None),
+        label=label_spec(task, data.layout.scale),
         folder=folder,
     )
 

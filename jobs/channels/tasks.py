@@ -18,6 +18,7 @@ from typing import Final, Literal
 import numpy as np
 from numpy.typing import NDArray
 
+from jobs.channels.manifest import LabelSpec
 from jobs.movielens.layouts import RatingScale
 
 Task = Literal["rating", "recommendation", "implicit"]
@@ -51,11 +52,11 @@ def make_labels(task: Task, rating: NDArray[np.float32]) -> Labels:
     return Labels(_BINARY_TEXT[positive.astype(np.intp)], positive)
 
 
-def label_spec(task: Task, scale: RatingScale) -> dict[str, object]:
+def label_spec(task: Task, scale: RatingScale) -> LabelSpec:
     """The manifest's `label` entry: `{"type": "float", "range": [1, 5]}` or `{"type": "binary"}`."""
     if task == "rating":
-        return {"type": "float", "range": [_plain(scale.low), _plain(scale.high)]}
-    return {"type": "binary"}
+        return LabelSpec("float", (_plain(scale.low), _plain(scale.high)))
+    return LabelSpec("binary")
 
 
 def _plain(value: float) -> int | float:

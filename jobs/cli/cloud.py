@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-import shlex
 import sys
 import time
 from pathlib import Path
@@ -11,6 +10,7 @@ from pathlib import Path
 import click
 
 import localcloud
+from jobs.cli.shared import echo_exports, one_line_errors
 from localcloud import CloudConfig, LocalCloudError
 
 pass_config = click.make_pass_decorator(CloudConfig)
@@ -42,12 +42,10 @@ def cloud(
     Example:
         o2v cloud start && eval "$(o2v cloud env)" && aws s3 ls
     """
-    try:
+    with one_line_errors(LocalCloudError):
         ctx.obj = CloudConfig.from_env(
             state_dir=state_dir, s3_port=s3_port, sagemaker_port=sagemaker_port, lambda_port=lambda_port
         )
-    except LocalCloudError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @cloud.command()
@@ -62,10 +60,8 @@ def start(config: CloudConfig, timeout: float) -> None:
     Example:
         o2v cloud start
     """
-    try:
+    with one_line_errors(LocalCloudError):
         status = localcloud.start(config, timeout=timeout)
-    except LocalCloudError as exc:
-        raise click.ClickException(str(exc)) from None
     click.echo(f"local cloud running (pid {status.pid}); state in {config.state_dir}")
 
 
@@ -117,10 +113,8 @@ def serve(config: CloudConfig) -> None:
     from localcloud.server import serve as run
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    try:
+    with one_line_errors(LocalCloudError):
         run(config)
-    except LocalCloudError as exc:
-        raise click.ClickException(str(exc)) from None
 
 
 @cloud.command()
@@ -132,8 +126,7 @@ def env(config: CloudConfig) -> None:
     Example:
         eval "$(o2v cloud env)"
     """
-    for name, value in localcloud.env_vars(config).items():
-        click.echo(f"export {name}={shlex.quote(value)}")
+    echo_exports(localcloud.env_vars(config))
 
 
 @cloud.command()

@@ -6,16 +6,17 @@ Each command validates its arguments, calls one library function and turns a `Da
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Any, TypeVar
 
 import click
 
 from jobs.channels import PROTOCOLS, TASKS, PrepareConfig, PrepareResult, default_out_dir, prepare_channels
+from jobs.cli.shared import one_line_errors
 from jobs.movielens import (
     ALL_RATING_FILES,
     DATASET_NAMES,
@@ -66,16 +67,17 @@ def _settings(no_verify: bool) -> SourceSettings:
     return dataclasses.replace(SourceSettings.from_env(), verify=not no_verify, progress=sys.stderr.isatty())
 
 
-@contextlib.contextmanager
-def _one_line_errors() -> Iterator[None]:
+def _one_line_errors() -> AbstractContextManager[None]:
     """Report data and OS errors as one line (`Error: ...`, exit status 1), never a traceback."""
-    try:
-        yield
-    except DataError as error:
-        raise click.ClickException(str(error)) from error
-    except OSError as error:  # the library names its paths; this is the safety net
-        where = f"{error.filename}: " if error.filename is not None else ""
-        raise click.ClickException(f"{where}{os_reason(error)}") from error
+    return one_line_errors(DataError, OSError, message=_data_message)
+
+
+def _data_message(error: Exception) -> str:
+    if not isinstance(error, OSError):
+        return str(error)
+    # The library names its paths; an OSError getting here is the safety net.
+    where = f"{error.filename}: " if error.filename is not None else ""
+    return f"{where}{os_reason(error)}"
 
 
 def _split_list(

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import click
 
+from jobs.cli.shared import one_line_errors
 from jobs.movielens.errors import DataError
 from jobs.training import train_profile
 from object2vec import PROFILES, Object2VecError, Predictor
@@ -72,12 +73,10 @@ def train_command(
     """
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
-    try:
+    with one_line_errors(Object2VecError, DataError):
         result = train_profile(
             profile, task_dir, out, _parse_overrides(hp), seed=seed, threads=threads, progress=progress
         )
-    except (Object2VecError, DataError) as e:
-        raise click.ClickException(str(e)) from None
     click.echo(f"model: {result.model_path}")
     click.echo(
         f"epochs: {result.epochs_run} (best {result.best_epoch}"
@@ -116,10 +115,8 @@ def predict_command(model_path: Path, body: str, content_type: str, accept: str 
         data = Path(body[1:]).read_bytes()
     else:
         data = body.encode()
-    try:
+    with one_line_errors(Object2VecError):
         response, _ = Predictor.load(model_path).invoke(data, content_type, accept)
-    except Object2VecError as e:
-        raise click.ClickException(str(e)) from None
     click.echo(response.decode().rstrip("\n"))
 
 

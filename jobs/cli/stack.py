@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shlex
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -12,6 +11,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 import localcloud
 from jobs import lifecycle
+from jobs.cli.shared import echo_exports, one_line_errors
 from jobs.errors import StackError
 from jobs.movielens import DataError
 from jobs.stack import BACKENDS, DEFAULT_LOCAL_BUCKET, Stack
@@ -43,11 +43,9 @@ def stack_options(command: Callable[..., Any]) -> Callable[..., Any]:
     )
     @wraps(command)
     def wrapper(backend: str, bucket: str, **kwargs: Any) -> Any:
-        try:
+        with one_line_errors(*DOMAIN_ERRORS):
             stack = Stack(backend=backend, bucket=bucket)
             return command(stack=stack, cloud=CloudConfig.from_env(), **kwargs)
-        except DOMAIN_ERRORS as err:
-            raise click.ClickException(str(err)) from None
 
     return wrapper
 
@@ -135,6 +133,4 @@ def env(stack: Stack, cloud: CloudConfig) -> None:
     Example:
         eval "$(o2v env)" && aws lambda list-functions
     """
-    variables = {**localcloud.env_vars(cloud), "BUCKET_NAME": stack.bucket}
-    for name, value in variables.items():
-        click.echo(f"export {name}={shlex.quote(value)}")
+    echo_exports({**localcloud.env_vars(cloud), "BUCKET_NAME": stack.bucket})

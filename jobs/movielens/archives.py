@@ -13,7 +13,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from jobs.movielens.errors import SourceError, os_failure, os_reason
+from jobs.movielens.errors import SourceError, one_line, os_failure, os_reason
 from jobs.movielens.layouts import LAYOUTS
 
 
@@ -53,7 +53,7 @@ def _extract_all(archive: Path, destination: Path) -> None:
         with zipfile.ZipFile(archive) as bundle:
             bundle.extractall(destination)
     except zipfile.BadZipFile as error:
-        raise SourceError(f"{archive}: cannot extract ({' '.join(str(error).split())})") from error
+        raise SourceError(f"{archive}: cannot extract ({one_line(str(error))})") from error
     except OSError as error:  # unreadable zip, or a member that cannot be written (full disk)
         raise SourceError(os_failure(error, f"extract {archive}", destination)) from error
 

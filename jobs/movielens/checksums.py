@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from pathlib import Path
 
 from jobs.movielens.errors import ChecksumError
@@ -13,11 +13,6 @@ def sha256_file(path: Path) -> str:
     """Hex SHA-256 of a file, read in blocks (hashlib.file_digest) so memory stays flat."""
     with path.open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
-def sha256_files(folder: Path, names: Iterable[str]) -> dict[str, str]:
-    """`{name: sha256}` for the named files of `folder`, sorted by name."""
-    return {name: sha256_file(folder / name) for name in sorted(set(names))}
 
 
 def verify_known_files(folder: Path, known: Mapping[str, str], label: str) -> dict[str, str]:

@@ -55,8 +55,7 @@ class MovieLens:
 
     def files_used(self) -> tuple[str, ...]:
         """Names of the files this object was built from."""
-        extra = ("u.genre",) if self.layout.name == "ml-100k" else ()
-        return tuple(sorted({self.layout.ratings_file, self.layout.movies_file, *extra, *self.splits}))
+        return tuple(sorted({self.layout.ratings_file, *self.layout.movie_files(), *self.splits}))
 
     @cached_property
     def file_sha256(self) -> dict[str, str]:

@@ -24,7 +24,7 @@ from typing import IO
 from tqdm import tqdm
 
 from jobs.movielens.catalog import RemoteArchive
-from jobs.movielens.errors import ChecksumError, SourceError, os_failure
+from jobs.movielens.errors import ChecksumError, SourceError, one_line, os_failure
 
 _BLOCK = 1 << 20
 
@@ -108,9 +108,5 @@ def _read(response: http.client.HTTPResponse, url: str) -> bytes:
 
 def _failed(url: str, error: BaseException) -> DownloadError:
     reason = error if isinstance(error, urllib.error.HTTPError) else getattr(error, "reason", error)
-    text = _one_line(str(reason)) or type(reason).__name__
+    text = one_line(str(reason)) or type(reason).__name__
     return DownloadError(f"downloading {url} failed ({text})")
-
-
-def _one_line(text: str) -> str:
-    return " ".join(text.split())

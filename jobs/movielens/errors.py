@@ -50,7 +50,12 @@ def os_failure(error: OSError, action: str, path: Path | str | None = None) -> s
 
 def os_reason(error: OSError) -> str:
     """The OS's own words (`Permission denied`), without the errno and path `str(error)` adds."""
-    return error.strerror or " ".join(str(error).split()) or type(error).__name__
+    return error.strerror or one_line(str(error)) or type(error).__name__
+
+
+def one_line(text: str) -> str:
+    """`text` with each run of whitespace, newlines included, as one space: fit for a one-line error."""
+    return " ".join(text.split())
 
 
 def clip(text: str, width: int = 60) -> str:

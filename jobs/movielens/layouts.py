@@ -48,18 +48,18 @@ class Layout:
     movies_header: str | None
     scale: RatingScale
     split_files: tuple[str, ...]  # ready-made splits shipped with the release, if any
+    genres_file: str | None = None  # ml-100k names its genre flags in a file of their own
 
-    @property
-    def has_ua_split(self) -> bool:
-        return "ua.base" in self.split_files
+    def movie_files(self) -> tuple[str, ...]:
+        """The files the movies are parsed from: the movies file, then the genre names if apart."""
+        return (self.movies_file,) if self.genres_file is None else (self.movies_file, self.genres_file)
 
     def rating_files(self) -> tuple[str, ...]:
         """Every ratings file this layout may hold: the whole set first, then its splits."""
         return (self.ratings_file, *self.split_files)
 
     def required_files(self) -> tuple[str, ...]:
-        extra = ("u.genre",) if self.name == "ml-100k" else ()
-        return (self.ratings_file, self.movies_file, *extra)
+        return (self.ratings_file, *self.movie_files())
 
 
 _ML100K_SPLITS: Final = (
@@ -72,7 +72,16 @@ _ML100K_SPLITS: Final = (
 
 LAYOUTS: Final[dict[str, Layout]] = {
     "ml-100k": Layout(
-        "ml-100k", "u.data", "u.item", "latin-1", "\t", None, None, RatingScale(1, 5, 1), _ML100K_SPLITS
+        "ml-100k",
+        "u.data",
+        "u.item",
+        "latin-1",
+        "\t",
+        None,
+        None,
+        RatingScale(1, 5, 1),
+        _ML100K_SPLITS,
+        genres_file="u.genre",
     ),
     "ml-1m": Layout(
         "ml-1m", "ratings.dat", "movies.dat", "latin-1", "::", None, None, RatingScale(1, 5, 1), ()

@@ -50,8 +50,8 @@ class Movies:
 def parse_movies(folder: Path, layout: Layout) -> Movies:
     """Parse the movies file of `layout` in `folder` (u.item + u.genre, movies.dat or movies.csv)."""
     path = folder / layout.movies_file
-    if layout.name == "ml-100k":
-        rows = _parse_u_item(path, _parse_u_genre(folder / "u.genre"))
+    if layout.genres_file is not None:
+        rows = _parse_u_item(path, _parse_u_genre(folder / layout.genres_file))
     elif layout.name == "ml-1m":
         rows = _parse_movies_dat(path, layout)
     else:

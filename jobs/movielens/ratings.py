@@ -18,7 +18,7 @@ from typing import Final
 import numpy as np
 from numpy.typing import NDArray
 
-from jobs.movielens.errors import DataError, ParseError, field_count_problem
+from jobs.movielens.errors import DataError, ParseError, field_count_problem, one_line
 from jobs.movielens.layouts import Layout
 from jobs.movielens.textscan import TextScan, read_line, scan_text
 
@@ -121,7 +121,7 @@ def _parse_error(
         text = read_line(path, line)
         problem = field_count_problem(int(match["want"]), int(match["got"]), layout.separator, text)
     else:
-        return DataError(f"{path.name}: {' '.join(message.split())}")
+        return DataError(f"{path.name}: {one_line(message)}")
     if scan.first_blank_line is not None and scan.first_blank_line <= line:
         # loadtxt skipped the blank line, so the real first problem is the blank line itself.
         return ParseError(path.name, scan.first_blank_line, "blank line inside the data")

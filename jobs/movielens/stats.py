@@ -8,7 +8,9 @@ characters). Counting ratings per movie with `np.bincount` gives the true figure
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,7 @@ from numpy.typing import NDArray
 
 from jobs.movielens.catalog import DEFAULT_DATASET
 from jobs.movielens.dataset import MovieLens, load_rating_file
+from jobs.movielens.layouts import Layout
 from jobs.movielens.ratings import Ratings
 from jobs.movielens.sources import SourceSettings, resolve_source
 
@@ -104,13 +107,16 @@ def describe_dataset(
     resolved = resolve_source(dataset, source, settings)
     layout = resolved.layout
     train_file = file or default_train_file(layout.ratings_file, layout.split_files)
-    whole = compute_stats(load_rating_file(resolved, layout.ratings_file), layout.ratings_file)
-    train = (
-        whole
-        if train_file == layout.ratings_file
-        else compute_stats(load_rating_file(resolved, train_file), train_file)
-    )
-    return StatsReport(dataset, resolved.folder, train, whole)
+    return _report(dataset, resolved.folder, layout, train_file, partial(load_rating_file, resolved))
+
+
+def _report(
+    dataset: str, folder: Path, layout: Layout, train_file: str, ratings_of: Callable[[str], Ratings]
+) -> StatsReport:
+    """Statistics of all ratings and of `train_file`, computed once when they are the same file."""
+    whole = compute_stats(ratings_of(layout.ratings_file), layout.ratings_file)
+    train = whole if train_file == layout.ratings_file else compute_stats(ratings_of(train_file), train_file)
+    return StatsReport(dataset, folder, train, whole)
 
 
 _ROWS: tuple[tuple[str, str], ...] = (
@@ -151,6 +157,6 @@ def format_stats(report: StatsReport) -> str:
 def report_for(data: MovieLens) -> StatsReport:
     """Statistics of an already loaded release: its training file (ua.base if shipped) and all ratings."""
     layout = data.layout
-    whole = compute_stats(data.ratings, layout.ratings_file)
-    train = compute_stats(data.split("ua.base"), "ua.base") if data.has_ua_split else whole
-    return StatsReport(data.name, data.folder, train, whole)
+    train_file = "ua.base" if data.has_ua_split else layout.ratings_file
+    loaded = {layout.ratings_file: data.ratings, **data.splits}
+    return _report(data.name, data.folder, layout, train_file, loaded.__getitem__)
