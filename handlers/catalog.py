@@ -12,9 +12,13 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from botocore.exceptions import BotoCoreError, ClientError
 
+from handlers.aws_errors import s3_errors
 from handlers.responses import NotFound, Unavailable
+
+
+def not_in_catalog(movie_id: int) -> NotFound:
+    return NotFound(f"movie {movie_id} is not in the catalog")
 
 
 @dataclass(frozen=True)
@@ -25,7 +29,7 @@ class Catalog:
         try:
             return self.titles[movie_id]
         except KeyError:
-            raise NotFound(f"movie {movie_id} is not in the catalog") from None
+            raise not_in_catalog(movie_id) from None
 
 
 @dataclass(frozen=True)
@@ -43,13 +47,9 @@ class RatingHistory:
 
 
 def read_object(s3: Any, bucket: str, key: str) -> bytes:
-    try:
+    where = f"s3://{bucket}/{key}"
+    with s3_errors(where, unreadable=Unavailable, unreachable=f"cannot reach S3 for {where}"):
         return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-    except ClientError as err:
-        code = err.response.get("Error", {}).get("Code", "Unknown")
-        raise Unavailable(f"cannot read s3://{bucket}/{key}: {code}") from err
-    except BotoCoreError as err:
-        raise Unavailable(f"cannot reach S3 for s3://{bucket}/{key}: {err}") from err
 
 
 def parse_titles(raw: bytes) -> Catalog:

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from botocore.exceptions import BotoCoreError, ClientError
 
-from handlers.catalog import read_object
-from handlers.responses import NotFound, Unavailable, UpstreamError
+from handlers.aws_errors import s3_errors
+from handlers.catalog import not_in_catalog, read_object
+from handlers.responses import NotFound, UpstreamError
 
 METRICS = ("euclidean", "cosine")
 
@@ -40,7 +40,7 @@ class EmbeddingIndex:
                 f"movie {movie_id} ({self.titles[movie_id]}) has no embedding: "
                 "it has no ratings in the training data"
             )
-        raise NotFound(f"movie {movie_id} is not in the catalog")
+        raise not_in_catalog(movie_id)
 
 
 @dataclass(frozen=True)
@@ -109,13 +109,7 @@ class IndexCache:
         return self.index
 
     def _pointer_etag(self) -> str:
-        try:
+        where = f"s3://{self.bucket}/{self.pointer_key}"
+        missing = f"no embedding index at {where}: run `make train` to build it"
+        with s3_errors(where, unreadable=UpstreamError, unreachable="cannot reach S3", missing=missing):
             return self.s3.head_object(Bucket=self.bucket, Key=self.pointer_key)["ETag"]
-        except ClientError as err:
-            code = err.response.get("Error", {}).get("Code", "Unknown")
-            if code in ("404", "NoSuchKey", "NotFound"):
-                where = f"s3://{self.bucket}/{self.pointer_key}"
-                raise Unavailable(f"no embedding index at {where}: run `make train` to build it") from err
-            raise UpstreamError(f"cannot read s3://{self.bucket}/{self.pointer_key}: {code}") from err
-        except BotoCoreError as err:
-            raise Unavailable(f"cannot reach S3: {err}") from err

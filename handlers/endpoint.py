@@ -2,7 +2,7 @@
 
 A model that rejects the request as a client error (ids outside its vocabulary, say) is the
 caller's mistake: 400 with the model's own message. A missing endpoint or one we cannot reach is
-503; any other failure of the endpoint is 502.
+503; any other failure of the endpoint is 502, an answer of the wrong shape included.
 """
 
 from __future__ import annotations
@@ -12,13 +12,21 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
+from handlers.aws_errors import error_code
 from handlers.responses import BadRequest, Unavailable, UpstreamError
 
 Instance = dict[str, list[int]]
 
 
-def predict(runtime: Any, endpoint_name: str, instances: list[Instance]) -> list[dict[str, list[float]]]:
-    """POST `{"instances": [...]}` and return the `predictions` list, one per instance, in order."""
+def predict(
+    runtime: Any, endpoint_name: str, instances: list[Instance], scores: tuple[int, ...]
+) -> list[list[float]]:
+    """POST `{"instances": [...]}` and return each prediction's `scores`, one per instance, in order.
+
+    `scores` lists the lengths a prediction's scores may have: checked on every prediction, because the
+    wrong model behind an endpoint name (or one answering embeddings) would otherwise give silently
+    wrong answers, or a 500 instead of this 502.
+    """
     body = json.dumps({"instances": instances})
     try:
         response = runtime.invoke_endpoint(
@@ -42,12 +50,21 @@ def predict(runtime: Any, endpoint_name: str, instances: list[Instance]) -> list
     predictions = payload.get("predictions") if isinstance(payload, dict) else None
     if not isinstance(predictions, list) or len(predictions) != len(instances):
         raise UpstreamError(f"endpoint '{endpoint_name}' answered without one prediction per instance")
-    return predictions
+    return [_scores(endpoint_name, prediction, scores) for prediction in predictions]
+
+
+def _scores(endpoint_name: str, prediction: Any, lengths: tuple[int, ...]) -> list[float]:
+    scores = prediction.get("scores") if isinstance(prediction, dict) else None
+    if not isinstance(scores, list) or len(scores) not in lengths:
+        expected = " or ".join(map(str, lengths))
+        raise UpstreamError(
+            f"endpoint '{endpoint_name}' answered {scores!r}; expected {expected} score(s) per pair"
+        )
+    return scores
 
 
 def _mapped(endpoint_name: str, err: ClientError) -> Exception:
-    error = err.response.get("Error", {})
-    code, message = error.get("Code", "Unknown"), error.get("Message", str(err))
+    code, message = error_code(err), err.response.get("Error", {}).get("Message", str(err))
     if code == "ModelError":
         original = err.response.get("OriginalStatusCode")
         detail = err.response.get("OriginalMessage") or message

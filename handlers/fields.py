@@ -10,6 +10,8 @@ from handlers.responses import BadRequest
 
 _DIGITS = re.compile(r"^\s*[0-9]+\s*$")
 
+MAX_K = 100
+
 
 def as_object(event: Any, where: str = "event") -> Mapping[str, Any]:
     if not isinstance(event, Mapping):
@@ -25,9 +27,10 @@ def only_known(event: Mapping[str, Any], allowed: set[str], what: str = "") -> N
         raise BadRequest(f"unknown field(s) {', '.join(map(repr, unknown))}{what}; allowed: {listed}")
 
 
-def required(event: Mapping[str, Any], key: str) -> Any:
+def required(event: Mapping[str, Any], key: str, where: str | None = None) -> Any:
+    """`where` names the field in the message when it sits inside a list ("pairs[0].user_id")."""
     if key not in event:
-        raise BadRequest(f"missing required field '{key}'")
+        raise BadRequest(f"missing required field '{where or key}'")
     return event[key]
 
 
@@ -42,11 +45,20 @@ def positive_int(value: Any, key: str) -> int:
     raise BadRequest(f"'{key}' must be a positive integer, got {value!r}")
 
 
+def required_id(event: Mapping[str, Any], key: str, where: str | None = None) -> int:
+    return positive_int(required(event, key, where), where or key)
+
+
 def bounded_int(event: Mapping[str, Any], key: str, default: int, low: int, high: int) -> int:
     value = event.get(key, default)
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
         raise BadRequest(f"'{key}' must be an integer in {low}..{high}, got {value!r}")
     return value
+
+
+def top_k(event: Mapping[str, Any]) -> int:
+    """How many movies to answer (`k`): one rule for both functions, so their events agree."""
+    return bounded_int(event, "k", default=10, low=1, high=MAX_K)
 
 
 def boolean(event: Mapping[str, Any], key: str, default: bool) -> bool:

@@ -18,7 +18,6 @@ from handlers.responses import BadRequest, Body, Forbidden, NotFound, api_handle
 _caches: dict[str, IndexCache] = {}
 
 ALLOWED_KEYS = {"bucket_name", "movie_id_to_examine", "movie_id", "k", "metric"}
-MAX_K = 100
 # How often a warm container asks S3 whether a new model version was deployed. Checking on every call
 # would cost an S3 round trip per answer; a new version still reaches every container within this.
 INDEX_REFRESH_SECONDS = 10.0
@@ -45,7 +44,7 @@ class RetrievalRequest:
         default_metric = "cosine" if key == "movie_id" else "euclidean"
         return cls(
             movie_id=fields.positive_int(event[key], key),
-            k=fields.bounded_int(event, "k", default=10, low=1, high=MAX_K),
+            k=fields.top_k(event),
             metric=fields.choice(event, "metric", METRICS, default=default_metric),
         )
 

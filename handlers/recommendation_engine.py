@@ -11,18 +11,20 @@ workshop's sentence; an unknown `type` is a 400 (the workshop sent it to the rec
 
 from __future__ import annotations
 
+import functools
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
 from handlers import fields, settings
-from handlers.catalog import Catalog, RatingHistory, parse_history, parse_titles, read_object
+from handlers.catalog import parse_history, parse_titles, read_object
 from handlers.endpoint import predict
-from handlers.responses import BadRequest, Body, UpstreamError, api_handler
+from handlers.responses import BadRequest, Body, api_handler
 
-_loaded: dict[str, Any] = {}
+Parsed = TypeVar("Parsed")
 
 TYPES = ("rating", "recommendation", "top_k")
 PAIR_FORMS = ("data", "pairs", "user_id")
@@ -32,8 +34,6 @@ MAX_PAIRS = 1000
 # The workshop's sentences, kept verbatim for callers that parsed them.
 RECOMMEND = "We recommend the user this movie."
 DO_NOT_RECOMMEND = "We DO NOT recommend the user this movie."
-
-MAX_K = 100
 
 
 @dataclass(frozen=True)
@@ -57,8 +57,7 @@ def parse_event(event: Any) -> tuple[str, list[Pair] | TopKRequest]:
     kind = fields.choice(event, "type", TYPES)
     fields.only_known(event, TOP_K_KEYS if kind == "top_k" else PAIR_KEYS, f" for type {kind}")
     if kind == "top_k":
-        user = fields.positive_int(fields.required(event, "user_id"), "user_id")
-        k = fields.bounded_int(event, "k", default=10, low=1, high=MAX_K)
+        user, k = fields.required_id(event, "user_id"), fields.top_k(event)
         return kind, TopKRequest(user, k, fields.boolean(event, "exclude_rated", default=True))
     return kind, parse_pairs(event)
 
@@ -74,16 +73,10 @@ def parse_pairs(event: Any) -> list[Pair]:
     elif forms[0] == "pairs":
         pairs = _pairs_from_list(event["pairs"])
     else:
-        pairs = [Pair(_id(event, "user_id", "user_id"), _id(event, "movie_id", "movie_id"))]
+        pairs = [Pair(fields.required_id(event, "user_id"), fields.required_id(event, "movie_id"))]
     if not 1 <= len(pairs) <= MAX_PAIRS:
         raise BadRequest(f"between 1 and {MAX_PAIRS} pairs may be asked at once, got {len(pairs)}")
     return pairs
-
-
-def _id(container: Any, key: str, where: str) -> int:
-    if not isinstance(container, dict) or key not in container:
-        raise BadRequest(f"missing required field '{where}'")
-    return fields.positive_int(container[key], where)
 
 
 def _pairs_from_data(data: Any) -> list[Pair]:
@@ -121,7 +114,8 @@ def _pairs_from_list(pairs: Any) -> list[Pair]:
                 fields.positive_int(pair[1], f"{where}[1]"),
             )
         elif isinstance(pair, dict):
-            user, movie = _id(pair, "user_id", f"{where}.user_id"), _id(pair, "movie_id", f"{where}.movie_id")
+            user = fields.required_id(pair, "user_id", f"{where}.user_id")
+            movie = fields.required_id(pair, "movie_id", f"{where}.movie_id")
         else:
             raise BadRequest(f"{where} must be [user_id, movie_id] or an object with user_id and movie_id")
         parsed.append(Pair(user, movie))
@@ -159,18 +153,12 @@ def rank_movies(candidates: np.ndarray, scores: np.ndarray, k: int) -> list[tupl
     return [(int(candidates[i]), float(scores[i])) for i in order]
 
 
-def _catalog(bucket: str) -> Catalog:
-    if "catalog" not in _loaded:
-        prefix = settings.env("DATA_PREFIX", default=settings.DEFAULT_DATA_PREFIX)
-        _loaded["catalog"] = parse_titles(read_object(settings.client("s3"), bucket, f"{prefix}/u.item"))
-    return _loaded["catalog"]
-
-
-def _history(bucket: str) -> RatingHistory:
-    if "history" not in _loaded:
-        prefix = settings.env("DATA_PREFIX", default=settings.DEFAULT_DATA_PREFIX)
-        _loaded["history"] = parse_history(read_object(settings.client("s3"), bucket, f"{prefix}/ua.base"))
-    return _loaded["history"]
+@functools.cache
+def data_file(bucket: str, name: str, parse: Callable[[bytes], Parsed]) -> Parsed:
+    """A workshop file (`u.item`, `ua.base`) under `DATA_PREFIX`, parsed at first use and kept for the
+    container's lifetime. A failed read is not kept: the next invocation tries again."""
+    prefix = settings.env("DATA_PREFIX", default=settings.DEFAULT_DATA_PREFIX)
+    return parse(read_object(settings.client("s3"), bucket, f"{prefix}/{name}"))
 
 
 def answer_pairs(kind: str, pairs: list[Pair], bucket: str) -> Body:
@@ -179,34 +167,29 @@ def answer_pairs(kind: str, pairs: list[Pair], bucket: str) -> Body:
         if kind == "rating"
         else settings.env("ENDPOINT_NAME_REC", "ENDPOINT_NANE_REC")
     )
-    catalog = _catalog(bucket)
+    catalog = data_file(bucket, "u.item", parse_titles)
     titles = [catalog.title(pair.movie_id) for pair in pairs]
-    predictions = predict(settings.client("sagemaker-runtime"), endpoint, [pair.instance() for pair in pairs])
-    _expect_scores(endpoint, predictions, 1 if kind == "rating" else 2)
+    instances = [pair.instance() for pair in pairs]
+    # A rating model answers one score, a recommendation model two (softmax).
+    lengths = (1,) if kind == "rating" else (2,)
+    scores = predict(settings.client("sagemaker-runtime"), endpoint, instances, scores=lengths)
     build = rating_answer if kind == "rating" else recommendation_answer
-    answers = [build(p, pred["scores"], t) for p, pred, t in zip(pairs, predictions, titles, strict=True)]
+    answers = [build(p, s, t) for p, s, t in zip(pairs, scores, titles, strict=True)]
     return {"type": kind, "endpoint": endpoint, "predictions": answers, "message": answers[0]["sentence"]}
-
-
-def _expect_scores(endpoint: str, predictions: list[dict[str, Any]], count: int) -> None:
-    # A rating model answers one score, a recommendation model two (softmax); the wrong model
-    # behind an endpoint name would otherwise give silently wrong answers.
-    scores = predictions[0].get("scores")
-    if not isinstance(scores, list) or len(scores) != count:
-        raise UpstreamError(f"endpoint '{endpoint}' answered {scores!r}; expected {count} score(s) per pair")
 
 
 def answer_top_k(request: TopKRequest, bucket: str) -> Body:
     endpoint = settings.env("ENDPOINT_NAME_TOPN")
-    catalog, history = _catalog(bucket), _history(bucket)
+    catalog = data_file(bucket, "u.item", parse_titles)
+    history = data_file(bucket, "ua.base", parse_history)
     rated = history.rated(request.user_id)
     candidates = history.trained_movies
     if request.exclude_rated:
         candidates = np.setdiff1d(candidates, rated)
-    instances = [{"in0": [request.user_id], "in1": [int(m)]} for m in candidates]
-    predictions = predict(settings.client("sagemaker-runtime"), endpoint, instances)
+    instances = [Pair(request.user_id, int(m)).instance() for m in candidates]
     # A classifier's scores are [p(0), p(1)]: rank by p(1). A regressor has one score.
-    scores = np.array([pred["scores"][-1] for pred in predictions], dtype=np.float64)
+    answered = predict(settings.client("sagemaker-runtime"), endpoint, instances, scores=(1, 2))
+    scores = np.array([pair_scores[-1] for pair_scores in answered], dtype=np.float64)
     ranked = rank_movies(candidates, scores, request.k)
     recommendations = [
         {"rank": rank, "movie_id": movie, "title": catalog.title(movie), "score": score}

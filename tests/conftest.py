@@ -1,14 +1,15 @@
-"""Shared fixtures: the tiny per-layout fixture folders, the shared ml-100k copy, offline settings."""
+"""Shared fixtures: the tiny per-layout fixture folders, the shared ml-100k copy, offline settings, a
+folder that cannot be created, and a running local cloud per test module."""
 
 from __future__ import annotations
 
 import os
 import shutil
-import socket
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
+from localcloud_support import Cloud, free_ports, running_cloud
 from movielens_fixtures import FIXTURES
 
 from jobs.movielens import SourceSettings, find_shared_copy
@@ -52,9 +53,7 @@ def layout_copy(tmp_path: Path) -> Callable[[str], Path]:
 @pytest.fixture
 def closed_port() -> int:
     """A local port nothing listens on: connecting fails at once, like being offline."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    return free_ports(1)[0]
 
 
 @pytest.fixture
@@ -78,3 +77,17 @@ def isolated_movielens_env(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> N
     monkeypatch.delenv("MOVIELENS_SOURCE", raising=False)
     monkeypatch.setenv("MOVIELENS_CACHE", str(tmp_path / "env-cache"))
     monkeypatch.setenv("MOVIELENS_BASE_URL", "http://127.0.0.1:9")  # discard port: fails fast if ever used
+
+
+@pytest.fixture
+def uncreatable_folder(tmp_path: Path) -> Path:
+    """A folder path that cannot be created, even by root (chmod would not stop root): its parent
+    `tmp_path/afile` is a regular file."""
+    (tmp_path / "afile").write_text("not a folder\n")
+    return tmp_path / "afile" / "sub"
+
+
+@pytest.fixture(scope="module")
+def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
+    """A started local cloud of the test module's own."""
+    yield from running_cloud(tmp_path_factory)

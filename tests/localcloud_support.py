@@ -1,4 +1,5 @@
-"""Helpers for the local cloud tests; each test module wraps `running_cloud` in its own fixture.
+"""Helpers for the local cloud tests (conftest's module-scoped `cloud` fixture wraps `running_cloud`),
+and the small network helpers other tests share: free ports and a throwaway HTTP server.
 
 Also a test-only model server ("echo"), which the local cloud process imports by name: the fixture
 puts this folder on its PYTHONPATH and registers `*/echo-model:*=localcloud_support:load_echo`.
@@ -14,16 +15,20 @@ import os
 import signal
 import socket
 import tarfile
+import threading
 import time
 import zipfile
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import boto3
 import pytest
 from botocore.config import Config
+from botocore.exceptions import ClientError
 
 from localcloud import CloudConfig, start, stop
 from localcloud.config import DUMMY_CREDENTIALS
@@ -128,6 +133,58 @@ def free_ports(count: int) -> list[int]:
             sock.close()
 
 
+@contextlib.contextmanager
+def serving(handler: Callable[..., BaseHTTPRequestHandler], port: int = 0) -> Iterator[str]:
+    """An HTTP server on 127.0.0.1 (`port`, or any free one) for the block; yields its base URL."""
+    server = ThreadingHTTPServer(("127.0.0.1", port), handler)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def error_of(call: Callable[[], Any]) -> tuple[str, str, int, dict[str, Any]]:
+    """The ClientError `call` must raise: (code, message, HTTP status, whole response)."""
+    with pytest.raises(ClientError) as caught:
+        call()
+    response = caught.value.response
+    return (
+        response["Error"]["Code"],
+        response["Error"]["Message"],
+        response["ResponseMetadata"]["HTTPStatusCode"],
+        response,
+    )
+
+
+def endpoint_config(
+    sm: Any, name: str, url: str, image: str = ECHO_IMAGE, variant: str = "AllTraffic"
+) -> None:
+    """A model and an endpoint config, both named `name`, serving `image` with the artifact at `url`."""
+    sm.create_model(
+        ModelName=name, PrimaryContainer={"Image": image, "ModelDataUrl": url}, ExecutionRoleArn=ROLE
+    )
+    sm.create_endpoint_config(
+        EndpointConfigName=name,
+        ProductionVariants=[
+            {
+                "VariantName": variant,
+                "ModelName": name,
+                "InitialInstanceCount": 1,
+                "InstanceType": "ml.m4.xlarge",
+            }
+        ],
+    )
+
+
+def deploy(sm: Any, name: str, url: str, image: str = ECHO_IMAGE) -> None:
+    """Model, endpoint config and endpoint, all named `name` (the endpoint is not InService yet)."""
+    endpoint_config(sm, name, url, image)
+    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+
+
 def group_alive(pgid: int) -> bool:
     try:
         os.killpg(pgid, 0)
@@ -143,7 +200,8 @@ class Cloud:
     config: CloudConfig
 
     def start(self) -> int:
-        with _env(PYTHONPATH=str(TESTS)):  # so the server process can import the echo model server
+        # So that the server process can import the echo model server.
+        with mock.patch.dict(os.environ, PYTHONPATH=str(TESTS)):
             return start(self.config, timeout=60).pid or 0
 
     def stop(self, **kwargs: Any) -> bool:
@@ -156,7 +214,7 @@ class Cloud:
             os.waitpid(pid, 0)
         wait_until(lambda: not group_alive(pid), timeout=10)
 
-    def client(self, service: str, **config: Any) -> Any:
+    def client(self, service: str) -> Any:
         port = self.config.sagemaker_port if service == "sagemaker-runtime" else self.config.port(service)
         return boto3.client(
             service,
@@ -164,36 +222,21 @@ class Cloud:
             region_name=self.config.region,
             aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
             aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
-            config=Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=60, **config),
+            config=Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=60),
         )
 
 
-def new_cloud(state_dir: Path, **overrides: Any) -> Cloud:
+def cloud_config(state_dir: Path, **overrides: Any) -> CloudConfig:
+    """A local cloud's settings on free ports, so that test modules never collide."""
     s3, sagemaker, lambda_ = free_ports(3)
-    config = CloudConfig.from_env(
-        {},
-        state_dir=state_dir,
-        s3_port=s3,
-        sagemaker_port=sagemaker,
-        lambda_port=lambda_,
-        model_servers=("*/echo-model:*=localcloud_support:load_echo",),
-        **overrides,
+    return CloudConfig.from_env(
+        {}, state_dir=state_dir, s3_port=s3, sagemaker_port=sagemaker, lambda_port=lambda_, **overrides
     )
-    return Cloud(config)
 
 
-@contextlib.contextmanager
-def _env(**values: str) -> Iterator[None]:
-    saved = {k: os.environ.get(k) for k in values}
-    os.environ.update(values)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+def new_cloud(state_dir: Path, **overrides: Any) -> Cloud:
+    echo = ("*/echo-model:*=localcloud_support:load_echo",)
+    return Cloud(cloud_config(state_dir, model_servers=echo, **overrides))
 
 
 def running_cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import atexit
 import shutil
 import tempfile
+import zipfile
 from pathlib import Path
 
 # file -> exact bytes (ml-100k and ml-1m are latin-1, the CSV layout utf-8)
@@ -117,6 +118,14 @@ def write_fixtures(folder: Path) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
     return folder
+
+
+def zip_release(folder: Path, archive: Path, inner: str) -> Path:
+    """Zip the files of `folder` under `inner/`, the way GroupLens packs a release."""
+    with zipfile.ZipFile(archive, "w") as bundle:
+        for path in sorted(folder.iterdir()):
+            bundle.write(path, f"{inner}/{path.name}")
+    return archive
 
 
 def _materialize() -> Path:

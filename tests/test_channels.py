@@ -268,11 +268,10 @@ def test_a_failure_in_a_fresh_output_folder_leaves_no_folder(
 
 
 def test_an_output_folder_that_cannot_be_created_is_one_line(
-    tmp_path: Path, offline_settings: SourceSettings
+    tmp_path: Path, offline_settings: SourceSettings, uncreatable_folder: Path
 ) -> None:
     data = fixture_data("ml-100k", "ml-100k", offline_settings)
-    (tmp_path / "afile").write_text("not a folder\n")
-    out = tmp_path / "afile" / "sub"
+    out = uncreatable_folder
     with pytest.raises(OutputError) as caught:
         write_channels(data, PrepareConfig(out_dir=out, protocols=("workshop",), tasks=("rating",)))
     assert str(caught.value) == f"{out}/ml-100k/workshop: cannot create folder (Not a directory)"

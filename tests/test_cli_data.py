@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import errno
 import json
-import zipfile
 from pathlib import Path
 
 import click
 import pytest
 from click.testing import CliRunner
-from movielens_fixtures import FIXTURES
+from movielens_fixtures import FIXTURES, zip_release
 
 from jobs.cli import data as data_module
-from jobs.cli.data import data
 from jobs.cli.main import cli
 
 pytestmark = pytest.mark.usefixtures("isolated_movielens_env")
@@ -21,17 +19,6 @@ pytestmark = pytest.mark.usefixtures("isolated_movielens_env")
 
 def run(*args: str) -> click.testing.Result:
     return CliRunner().invoke(cli, ["data", *args])
-
-
-@pytest.mark.parametrize("name", sorted(data.commands))
-def test_every_command_and_option_is_documented(name: str) -> None:
-    command = data.commands[name]
-    assert command.help, f"{name} has no help"
-    assert "\b" in command.help, f"{name} has no example"
-    assert "o2v data" in command.help, f"{name} has no example"
-    for param in command.params:
-        if isinstance(param, click.Option):
-            assert param.help, f"{name} {param.opts} has no help"
 
 
 def test_fetch_prints_the_shared_folder(ml100k_dir: Path) -> None:
@@ -168,31 +155,22 @@ def one_line_error(result: click.testing.Result) -> str:
     return lines[0]
 
 
-def a_file(tmp_path: Path) -> Path:
-    """A regular file: no folder can be created below it, even by root (chmod would not stop root)."""
-    path = tmp_path / "afile"
-    path.write_text("not a folder\n")
-    return path
-
-
 def fixture_zip(tmp_path: Path) -> Path:
-    archive = tmp_path / "ml-1m.zip"
-    with zipfile.ZipFile(archive, "w") as bundle:
-        for path in sorted((FIXTURES / "ml-1m").iterdir()):
-            bundle.write(path, f"ml-1m/{path.name}")
-    return archive
+    return zip_release(FIXTURES / "ml-1m", tmp_path / "ml-1m.zip", "ml-1m")
 
 
-def test_prepare_into_an_output_folder_that_cannot_be_created(tmp_path: Path) -> None:
-    out = a_file(tmp_path) / "sub"
+def test_prepare_into_an_output_folder_that_cannot_be_created(uncreatable_folder: Path) -> None:
+    out = uncreatable_folder
     source = str(FIXTURES / "ml-100k")
     args = ("--no-verify", "--tasks", "rating", "--validation-per-user", "1", "--out", str(out))
     result = run("prepare", "--source", source, *args)
     assert one_line_error(result) == f"Error: {out}/ml-100k/holdout: cannot create folder (Not a directory)"
 
 
-def test_fetch_into_a_cache_that_cannot_be_created(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    cache = a_file(tmp_path) / "cache"
+def test_fetch_into_a_cache_that_cannot_be_created(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, uncreatable_folder: Path
+) -> None:
+    cache = uncreatable_folder
     monkeypatch.setenv("MOVIELENS_CACHE", str(cache))
     line = one_line_error(run("fetch", "--dataset", "ml-1m"))
     assert line == f"Error: {cache}: cannot create folder (Not a directory)"

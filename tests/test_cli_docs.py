@@ -30,3 +30,7 @@ def test_command_has_help_and_every_option_too(name, command):
 )
 def test_every_command_shows_an_example(name, command):
     assert "Example" in command.help, f"{name} has no example in its help"
+    # Without click's "\b" marker the example's lines would be rewrapped into one paragraph.
+    assert "\b" in command.help, f"{name} has no example"
+    group = name.rsplit(" ", 1)[0]
+    assert group in command.help, f"{name} has no example"

@@ -13,7 +13,6 @@ from object2vec_testdata import write_channels
 
 from jobs.channels import ChannelFile, ChannelManifest, LabelSpec, SourceRecord, Vocab, write_manifest
 from jobs.cli.main import cli
-from jobs.cli.model import model
 from object2vec import PROFILES
 
 torch.set_num_threads(1)
@@ -51,17 +50,6 @@ def trained(task_dir: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     result = run("train", "--profile", "rating", "--channels", str(task_dir), "--out", str(out), *SMALL)
     assert result.exit_code == 0, result.output
     return out / "model.tar.gz"
-
-
-@pytest.mark.parametrize("name", sorted(model.commands))
-def test_every_command_and_option_is_documented(name: str) -> None:
-    command = model.commands[name]
-    assert command.help, f"{name} has no help"
-    assert "\b" in command.help, f"{name} has no example"
-    assert "o2v model" in command.help, f"{name} has no example"
-    for param in command.params:
-        if isinstance(param, click.Option):
-            assert param.help, f"{name} {param.opts} has no help"
 
 
 def test_profiles_lists_every_profile() -> None:

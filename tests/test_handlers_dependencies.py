@@ -1,6 +1,5 @@
 """The handlers must run on the Lambda Python runtime: stdlib, boto3/botocore and numpy only."""
 
-import ast
 import glob
 import os
 import shutil
@@ -11,16 +10,30 @@ from pathlib import Path
 import pytest
 
 HANDLERS = Path(__file__).resolve().parents[1] / "handlers"
-ALLOWED = set(sys.stdlib_module_names) | {"boto3", "botocore", "numpy", "handlers"}
+MODULES = sorted(HANDLERS.glob("*.py"))
+
+# Run as a script so that the interpreter under test judges what its own standard library holds.
+CHECK_IMPORTS = (
+    "import ast, sys, pathlib\n"
+    "allowed = set(sys.stdlib_module_names) | {'boto3', 'botocore', 'numpy', 'handlers'}\n"
+    "for path in map(pathlib.Path, sys.argv[1:]):\n"
+    "    tree = ast.parse(path.read_text(), str(path))\n"
+    "    compile(tree, str(path), 'exec')\n"
+    "    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}\n"
+    "    names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}\n"
+    "    bad = {name.split('.')[0] for name in names} - allowed\n"
+    "    assert not bad, f'{path.name} imports {sorted(bad)}'\n"
+)
 
 
-@pytest.mark.parametrize("path", sorted(HANDLERS.glob("*.py")), ids=lambda p: p.name)
+def assert_imports_allowed(python: str, paths: list[Path]) -> None:
+    result = subprocess.run([python, "-c", CHECK_IMPORTS, *map(str, paths)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize("path", MODULES, ids=lambda p: p.name)
 def test_handler_modules_import_only_what_lambda_provides(path):
-    tree = ast.parse(path.read_text())
-    imported = {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
-    imported |= {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
-    roots = {name.split(".")[0] for name in imported}
-    assert roots <= ALLOWED, f"{path.name} imports {sorted(roots - ALLOWED)}"
+    assert_imports_allowed(sys.executable, [path])
 
 
 def _python312() -> str | None:
@@ -44,16 +57,4 @@ def test_handlers_compile_and_import_only_stdlib_under_python_312():
     python = _python312()
     if python is None:
         pytest.skip("no Python 3.12 interpreter on this machine")
-    script = (
-        "import ast, sys, pathlib\n"
-        "allowed = set(sys.stdlib_module_names) | {'boto3', 'botocore', 'numpy', 'handlers'}\n"
-        "for path in sorted(pathlib.Path(sys.argv[1]).glob('*.py')):\n"
-        "    tree = ast.parse(path.read_text(), str(path))\n"
-        "    compile(tree, str(path), 'exec')\n"
-        "    names = {a.name for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}\n"
-        "    names |= {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module}\n"
-        "    bad = {name.split('.')[0] for name in names} - allowed\n"
-        "    assert not bad, f'{path.name} imports {sorted(bad)}'\n"
-    )
-    result = subprocess.run([python, "-c", script, str(HANDLERS)], capture_output=True, text=True)
-    assert result.returncode == 0, result.stderr.strip().splitlines()[-1]
+    assert_imports_allowed(python, MODULES)

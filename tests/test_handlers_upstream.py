@@ -8,15 +8,14 @@ from the handler's own botocore error handling and timeouts.
 from __future__ import annotations
 
 import json
-import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import boto3
 import pytest
-from localcloud_support import free_ports
+from localcloud_support import free_ports, serving
 from moto.server import ThreadedMotoServer
 
 from handlers import recommendation_engine, settings
@@ -51,6 +50,10 @@ class MisbehavingRuntime(BaseHTTPRequestHandler):
             self._send(200, {"predictions": []})
         elif name == "classifier":  # two scores where the rating model gives one
             self._send(200, {"predictions": [{"scores": [0.4, 0.6]}] * count})
+        elif name == "embedder":  # a model answering embeddings, no scores at all
+            self._send(200, {"predictions": [{"embeddings": [0.1, 0.2]}] * count})
+        elif name == "ragged":  # only the first prediction is well-formed
+            self._send(200, {"predictions": [{"scores": [3.0]}] + [{"scores": []}] * (count - 1)})
         else:
             self._send(400, {"message": f"Endpoint {name} not found."}, error_type="ValidationError")
 
@@ -73,18 +76,16 @@ def services() -> Iterator[dict[str, str]]:
     s3_port, runtime_port, closed_port = free_ports(3)
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=s3_port)
     moto.start()
-    runtime = ThreadingHTTPServer(("127.0.0.1", runtime_port), MisbehavingRuntime)
-    threading.Thread(target=runtime.serve_forever, daemon=True).start()
     s3_url = f"http://127.0.0.1:{s3_port}"
     s3 = boto3.client("s3", endpoint_url=s3_url)
     s3.create_bucket(Bucket=BUCKET)
     s3.put_object(Bucket=BUCKET, Key=f"{settings.DEFAULT_DATA_PREFIX}/u.item", Body=b"1|Toy Story (1995)|x\n")
-    yield {
-        "s3": s3_url,
-        "runtime": f"http://127.0.0.1:{runtime_port}",
-        "closed": f"http://127.0.0.1:{closed_port}",
-    }
-    runtime.shutdown()
+    # User 1 rated movie 1 only, so a top-k request for it asks the model about movie 2.
+    s3.put_object(
+        Bucket=BUCKET, Key=f"{settings.DEFAULT_DATA_PREFIX}/ua.base", Body=b"1\t1\t5\t0\n2\t2\t4\t0\n"
+    )
+    with serving(MisbehavingRuntime, port=runtime_port) as runtime_url:
+        yield {"s3": s3_url, "runtime": runtime_url, "closed": f"http://127.0.0.1:{closed_port}"}
     moto.stop()
 
 
@@ -92,14 +93,14 @@ def services() -> Iterator[dict[str, str]]:
 def function_env(monkeypatch: pytest.MonkeyPatch, services: dict[str, str]) -> pytest.MonkeyPatch:
     """A fresh container: no cached clients or files, the stand-in services configured."""
     settings.client.cache_clear()
-    recommendation_engine._loaded.clear()
+    recommendation_engine.data_file.cache_clear()
     monkeypatch.setenv("AWS_ENDPOINT_URL_S3", services["s3"])
     monkeypatch.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", services["runtime"])
     monkeypatch.setenv("BUCKET_NAME", BUCKET)
     monkeypatch.setenv("DEPENDENCY_TIMEOUT_SECONDS", "0.5")
     yield monkeypatch
     settings.client.cache_clear()
-    recommendation_engine._loaded.clear()
+    recommendation_engine.data_file.cache_clear()
 
 
 def answer(event: dict[str, Any]) -> tuple[int, str]:
@@ -125,6 +126,42 @@ def test_a_failing_endpoint_is_an_answer(
     got_status, got_message = answer(PAIR)
     assert got_status == status
     assert got_message.startswith(message)
+
+
+@pytest.mark.parametrize(
+    ("variable", "endpoint", "event", "message"),
+    [
+        (
+            "ENDPOINT_NAME_TOPN",
+            "embedder",
+            {"type": "top_k", "user_id": 1},
+            "endpoint 'embedder' answered None; expected 1 or 2 score(s) per pair",
+        ),
+        (
+            "ENDPOINT_NAME_TOPN",
+            "too-few",
+            {"type": "top_k", "user_id": 1},
+            "endpoint 'too-few' answered without one prediction per instance",
+        ),
+        (
+            "ENDPOINT_NAME_RATING",
+            "ragged",
+            {"type": "rating", "pairs": [[1, 1], [1, 1]]},
+            "endpoint 'ragged' answered []; expected 1 score(s) per pair",
+        ),
+        (
+            "ENDPOINT_NAME_REC",
+            "embedder",
+            {"type": "recommendation", "user_id": 1, "movie_id": 1},
+            "endpoint 'embedder' answered None; expected 2 score(s) per pair",
+        ),
+    ],
+)
+def test_every_prediction_of_every_event_type_is_checked(
+    function_env: pytest.MonkeyPatch, variable: str, endpoint: str, event: dict[str, Any], message: str
+) -> None:
+    function_env.setenv(variable, endpoint)
+    assert answer(event) == (502, message)
 
 
 def test_an_unreachable_endpoint_is_a_503(function_env: pytest.MonkeyPatch, services: dict[str, str]) -> None:

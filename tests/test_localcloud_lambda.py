@@ -7,12 +7,11 @@ import itertools
 import json
 import threading
 import time
-from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from botocore.exceptions import ClientError
-from localcloud_support import ROLE, Cloud, make_zip, pieces, raw_post, running_cloud, wait_until
+from localcloud_support import ROLE, Cloud, error_of, make_zip, pieces, raw_post, wait_until
 
 pytestmark = pytest.mark.slow
 
@@ -68,11 +67,6 @@ CODE = make_zip(HANDLERS)
 
 
 @pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
-    yield from running_cloud(tmp_path_factory)
-
-
-@pytest.fixture(scope="module")
 def lam(cloud: Cloud):
     return cloud.client("lambda")
 
@@ -92,18 +86,6 @@ def create(lam, name: str, handler: str, **kwargs) -> dict:
 def invoke(lam, name: str, event: object = None, **kwargs) -> tuple[dict, object]:
     response = lam.invoke(FunctionName=name, Payload=json.dumps(event or {}), **kwargs)
     return response, json.loads(response["Payload"].read() or b"null")
-
-
-def error_of(call) -> tuple[str, str, int, dict]:
-    with pytest.raises(ClientError) as caught:
-        call()
-    response = caught.value.response
-    return (
-        response["Error"]["Code"],
-        response["Error"]["Message"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response,
-    )
 
 
 # -- control plane --------------------------------------------------------------------------------------

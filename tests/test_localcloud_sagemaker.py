@@ -8,7 +8,6 @@ import json
 import random
 import socket
 import threading
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -18,11 +17,13 @@ from localcloud_support import (
     O2V_IMAGE,
     ROLE,
     Cloud,
+    deploy,
     echo_artifact,
+    endpoint_config,
+    error_of,
     new_cloud,
     pieces,
     raw_post,
-    running_cloud,
     wait_until,
 )
 
@@ -47,11 +48,6 @@ HYPERPARAMETERS = {
     "epochs": "3",
     "mini_batch_size": "32",
 }
-
-
-@pytest.fixture(scope="module")
-def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
-    yield from running_cloud(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -81,36 +77,9 @@ def s3(cloud: Cloud):
     return client
 
 
-def error_of(call) -> tuple[str, str, int, dict]:
-    with pytest.raises(ClientError) as caught:
-        call()
-    response = caught.value.response
-    return (
-        response["Error"]["Code"],
-        response["Error"]["Message"],
-        response["ResponseMetadata"]["HTTPStatusCode"],
-        response,
-    )
-
-
-def deploy(sm, name: str, tag: str, image: str = ECHO_IMAGE, url: str | None = None) -> None:
-    """Model + config + endpoint named `name`, serving the echo model `tag` (or `url`)."""
-    url = url or f"s3://models/echo/{tag}/model.tar.gz"
-    sm.create_model(
-        ModelName=name, PrimaryContainer={"Image": image, "ModelDataUrl": url}, ExecutionRoleArn=ROLE
-    )
-    sm.create_endpoint_config(
-        EndpointConfigName=name,
-        ProductionVariants=[
-            {
-                "VariantName": "AllTraffic",
-                "ModelName": name,
-                "InitialInstanceCount": 1,
-                "InstanceType": "ml.m4.xlarge",
-            }
-        ],
-    )
-    sm.create_endpoint(EndpointName=name, EndpointConfigName=name)
+def echo(tag: str) -> str:
+    """The S3 URL of the echo model `tag`, as these tests upload it."""
+    return f"s3://models/echo/{tag}/model.tar.gz"
 
 
 def settled(sm, name: str) -> dict:
@@ -136,8 +105,8 @@ def test_control_plane_errors(sm, s3):
     assert message == f'Could not find endpoint "{ARN}:endpoint/nope".'  # ARNs are lower-cased
     code, message, _, _ = error_of(lambda: sm.delete_endpoint_config(EndpointConfigName="nope"))
     assert message == f'Could not find endpoint configuration "{ARN}:endpoint-config/nope".'
-    deploy(sm, "dupes", "blue")
-    code, message, _, _ = error_of(lambda: deploy(sm, "dupes", "blue"))
+    deploy(sm, "dupes", echo("blue"))
+    code, message, _, _ = error_of(lambda: deploy(sm, "dupes", echo("blue")))
     assert (code, message) == (
         "ValidationException",
         f'Cannot create already existing model "{ARN}:model/dupes".',
@@ -162,8 +131,8 @@ def test_control_plane_errors(sm, s3):
 
 
 def test_lists(sm, s3):
-    deploy(sm, "listed-a", "blue")
-    deploy(sm, "listed-b", "blue")
+    deploy(sm, "listed-a", echo("blue"))
+    deploy(sm, "listed-b", echo("blue"))
     settled(sm, "listed-a")
     names = [
         e["EndpointName"]
@@ -182,7 +151,7 @@ def test_lists(sm, s3):
 
 
 def test_endpoint_lifecycle_and_invoke(sm, runtime, s3):
-    deploy(sm, "echo", "blue")
+    deploy(sm, "echo", echo("blue"))
     assert sm.describe_endpoint(EndpointName="echo")["EndpointStatus"] in ("Creating", "InService")
     described = settled(sm, "echo")
     assert described["EndpointStatus"] == "InService"
@@ -209,7 +178,7 @@ def test_endpoint_lifecycle_and_invoke(sm, runtime, s3):
 
 
 def test_runtime_errors(sm, runtime, s3):
-    deploy(sm, "errors", "blue")
+    deploy(sm, "errors", echo("blue"))
     settled(sm, "errors")
     code, message, status, response = error_of(
         lambda: runtime.invoke_endpoint(EndpointName="errors", Body=b"bad", ContentType="text/plain")
@@ -248,23 +217,9 @@ def test_runtime_errors(sm, runtime, s3):
 
 
 def test_update_endpoint_swaps_without_downtime(sm, runtime, s3):
-    deploy(sm, "swap", "blue")
+    deploy(sm, "swap", echo("blue"))
     settled(sm, "swap")
-    sm.create_model(
-        ModelName="swap-green",
-        PrimaryContainer={"Image": ECHO_IMAGE, "ModelDataUrl": "s3://models/echo/green/model.tar.gz"},
-    )
-    sm.create_endpoint_config(
-        EndpointConfigName="swap-green",
-        ProductionVariants=[
-            {
-                "VariantName": "Green",
-                "ModelName": "swap-green",
-                "InitialInstanceCount": 1,
-                "InstanceType": "ml.m4.xlarge",
-            }
-        ],
-    )
+    endpoint_config(sm, "swap-green", echo("green"), variant="Green")
     seen, failures = [], []
     stop = threading.Event()
 
@@ -297,7 +252,7 @@ def test_update_endpoint_swaps_without_downtime(sm, runtime, s3):
 
 
 def test_endpoint_that_cannot_load_fails(sm, runtime, s3):
-    deploy(sm, "broken", "unloadable")
+    deploy(sm, "broken", echo("unloadable"))
     described = settled(sm, "broken")
     assert described["EndpointStatus"] == "Failed"
     assert described["FailureReason"] == (
@@ -311,7 +266,7 @@ def test_endpoint_that_cannot_load_fails(sm, runtime, s3):
         "ValidationException",
         f'Cannot update failed endpoint "{ARN}:endpoint/broken".',
     )
-    deploy(sm, "rollback", "blue")
+    deploy(sm, "rollback", echo("blue"))
     settled(sm, "rollback")
     sm.update_endpoint(EndpointName="rollback", EndpointConfigName="broken")
     described = settled(sm, "rollback")
@@ -340,7 +295,7 @@ def test_unknown_target_is_refused(cloud: Cloud):
 
 
 def test_chunked_bodies_have_the_same_limit(sm, s3, cloud: Cloud):
-    deploy(sm, "chunked", "blue")
+    deploy(sm, "chunked", echo("blue"))
     settled(sm, "chunked")
     port, path = cloud.config.sagemaker_port, "/endpoints/chunked/invocations"
     status, _, body = raw_post(port, path, pieces(b'{"x": 1}', 3), {"Content-Type": "application/json"})
@@ -405,7 +360,7 @@ def test_hung_model_times_out_and_the_cloud_keeps_serving(tmp_path: Path):
         s3.create_bucket(Bucket="models")
         s3.put_object(Bucket="models", Key="echo/blue/model.tar.gz", Body=echo_artifact("blue"))
         for name in ("hung", "healthy"):
-            deploy(sm, name, "blue")
+            deploy(sm, name, echo("blue"))
             assert settled(sm, name)["EndpointStatus"] == "InService"
         release = tmp_path / "release"  # the hung model answers once this file exists
         code, message, status, response = error_of(
@@ -496,7 +451,7 @@ def test_training_job_trains_and_the_model_serves(sm, runtime, s3, cloud: Cloud)
     names = {s["TrainingJobName"] for s in sm.list_training_jobs(NameContains="o2v")["TrainingJobSummaries"]}
     assert {"o2v-ok", "o2v-queued"} <= names
 
-    deploy(sm, "o2v", "", image=O2V_IMAGE, url=artifact)
+    deploy(sm, "o2v", artifact, image=O2V_IMAGE)
     assert settled(sm, "o2v")["EndpointStatus"] == "InService"
     body = json.dumps({"instances": [{"in0": [1], "in1": [2]}, {"in0": [3], "in1": [4]}]})
     answer = runtime.invoke_endpoint(EndpointName="o2v", Body=body, ContentType="application/json")

@@ -10,7 +10,6 @@ import hashlib
 import http.client
 import http.server
 import os
-import threading
 import urllib.error
 import zipfile
 from collections.abc import Iterator
@@ -18,7 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
-from movielens_fixtures import FIXTURES
+from localcloud_support import serving
+from movielens_fixtures import FIXTURES, zip_release
 
 from jobs.movielens import (
     DATASETS,
@@ -37,14 +37,6 @@ from jobs.movielens import download as download_module
 pytestmark = pytest.mark.usefixtures("isolated_movielens_env")
 
 
-def make_zip(folder: Path, archive: Path, inner: str) -> Path:
-    """Zip the files of `folder` under `inner/`, the way GroupLens packs a release."""
-    with zipfile.ZipFile(archive, "w") as bundle:
-        for path in sorted(folder.iterdir()):
-            bundle.write(path, f"{inner}/{path.name}")
-    return archive
-
-
 def sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
@@ -61,24 +53,16 @@ def grouplens(tmp_path: Path) -> Iterator[Server]:
     """A local stand-in for files.grouplens.org serving zips built from the fixture folders."""
     root = tmp_path / "served"
     root.mkdir()
-    make_zip(FIXTURES / "csv", root / "ml-latest-small.zip", "ml-latest-small")
-    make_zip(FIXTURES / "ml-100k", root / "ml-100k.zip", "ml-100k")
+    zip_release(FIXTURES / "csv", root / "ml-latest-small.zip", "ml-latest-small")
+    zip_release(FIXTURES / "ml-100k", root / "ml-100k.zip", "ml-100k")
     requests: list[str] = []
 
     class Handler(http.server.SimpleHTTPRequestHandler):
         def log_message(self, format: str, *args: object) -> None:
             requests.append(self.path)
 
-    server = http.server.ThreadingHTTPServer(
-        ("127.0.0.1", 0), functools.partial(Handler, directory=str(root))
-    )
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    try:
-        yield Server(f"http://127.0.0.1:{server.server_address[1]}", root, requests)
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(functools.partial(Handler, directory=str(root))) as base_url:
+        yield Server(base_url, root, requests)
 
 
 def trust_zip(monkeypatch: pytest.MonkeyPatch, archive: Path, dataset: str) -> None:
@@ -113,14 +97,14 @@ def test_explicit_source_from_the_environment(offline_settings: SourceSettings, 
 
 def test_explicit_parent_folder_holding_the_release(tmp_path: Path, offline_settings: SourceSettings) -> None:
     parent = tmp_path / "downloads"
-    make_zip(FIXTURES / "ml-1m", tmp_path / "x.zip", "ml-1m")
+    zip_release(FIXTURES / "ml-1m", tmp_path / "x.zip", "ml-1m")
     with zipfile.ZipFile(tmp_path / "x.zip") as bundle:
         bundle.extractall(parent)
     assert resolve_source("ml-1m", parent, offline_settings).folder == parent / "ml-1m"
 
 
 def test_explicit_zip_is_extracted_into_the_cache(tmp_path: Path, offline_settings: SourceSettings) -> None:
-    archive = make_zip(FIXTURES / "csv", tmp_path / "my-copy.zip", "ml-latest-small")
+    archive = zip_release(FIXTURES / "csv", tmp_path / "my-copy.zip", "ml-latest-small")
     first = resolve_source("ml-latest-small", archive, offline_settings)
     assert first.origin == "explicit"
     assert first.folder.parent == (offline_settings.cache_dir / "from-zip").resolve()
@@ -294,7 +278,7 @@ def test_zip_without_a_top_folder(tmp_path: Path, offline_settings: SourceSettin
 def test_zip_of_the_real_ml100k_is_verified_file_by_file(
     tmp_path: Path, ml100k_dir: Path, offline_settings: SourceSettings, monkeypatch
 ) -> None:
-    archive = make_zip(ml100k_dir, tmp_path / "ml-100k.zip", "ml-100k")  # in tmp only, never the repo
+    archive = zip_release(ml100k_dir, tmp_path / "ml-100k.zip", "ml-100k")  # in tmp only, never the repo
     trust_zip(monkeypatch, archive, "ml-100k")  # a re-packed zip has other bytes than GroupLens' own
     resolved = resolve_source("ml-100k", archive, dataclasses.replace(offline_settings, verify=True))
     assert len(resolved.verified) == 21
@@ -303,7 +287,7 @@ def test_zip_of_the_real_ml100k_is_verified_file_by_file(
 def test_explicit_zip_is_checked_before_it_is_extracted(
     tmp_path: Path, offline_settings: SourceSettings
 ) -> None:
-    archive = make_zip(FIXTURES / "ml-1m", tmp_path / "ml-1m.zip", "ml-1m")
+    archive = zip_release(FIXTURES / "ml-1m", tmp_path / "ml-1m.zip", "ml-1m")
     with pytest.raises(ChecksumError) as caught:
         resolve_source("ml-1m", archive, dataclasses.replace(offline_settings, verify=True))
     assert str(caught.value) == (
@@ -317,7 +301,7 @@ def test_explicit_zip_is_checked_before_it_is_extracted(
 def test_explicit_zip_matching_the_published_digest_is_accepted(
     tmp_path: Path, offline_settings: SourceSettings, monkeypatch
 ) -> None:
-    archive = make_zip(FIXTURES / "ml-1m", tmp_path / "ml-1m.zip", "ml-1m")
+    archive = zip_release(FIXTURES / "ml-1m", tmp_path / "ml-1m.zip", "ml-1m")
     trust_zip(monkeypatch, archive, "ml-1m")
     resolved = resolve_source("ml-1m", archive, dataclasses.replace(offline_settings, verify=True))
     assert (resolved.origin, resolved.layout.name) == ("explicit", "ml-1m")
@@ -331,25 +315,21 @@ def test_not_a_zip(tmp_path: Path, offline_settings: SourceSettings) -> None:
     assert [p.name for p in (offline_settings.cache_dir / "from-zip").iterdir()] == []
 
 
-def under_a_file(tmp_path: Path) -> Path:
-    """A folder path that cannot be created, even by root: its parent is a regular file."""
-    (tmp_path / "afile").write_text("not a folder\n")
-    return tmp_path / "afile" / "cache"
-
-
-def test_cache_that_cannot_be_created_is_one_line(tmp_path: Path, offline_settings: SourceSettings) -> None:
-    archive = make_zip(FIXTURES / "ml-1m", tmp_path / "x.zip", "ml-1m")
-    settings = dataclasses.replace(offline_settings, cache_dir=under_a_file(tmp_path))
+def test_cache_that_cannot_be_created_is_one_line(
+    tmp_path: Path, offline_settings: SourceSettings, uncreatable_folder: Path
+) -> None:
+    archive = zip_release(FIXTURES / "ml-1m", tmp_path / "x.zip", "ml-1m")
+    settings = dataclasses.replace(offline_settings, cache_dir=uncreatable_folder)
     with pytest.raises(SourceError) as caught:
         resolve_source("ml-1m", archive, settings)
     assert str(caught.value) == f"{settings.cache_dir / 'from-zip'}: cannot create folder (Not a directory)"
 
 
 def test_download_into_a_cache_that_cannot_be_created(
-    tmp_path: Path, grouplens: Server, monkeypatch, offline_settings: SourceSettings
+    grouplens: Server, monkeypatch, offline_settings: SourceSettings, uncreatable_folder: Path
 ) -> None:
     trust_served_zip(monkeypatch, grouplens, "ml-latest-small")
-    cache = under_a_file(tmp_path)
+    cache = uncreatable_folder
     settings = dataclasses.replace(offline_settings, base_url=grouplens.base_url, cache_dir=cache)
     with pytest.raises(SourceError, match=rf"^{cache}: cannot create folder \(Not a directory\)$"):
         resolve_source("ml-latest-small", None, settings)
@@ -387,14 +367,8 @@ def hanging_up(tmp_path: Path) -> Iterator[str]:
         def log_message(self, format: str, *args: object) -> None:
             pass
 
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.01}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(Handler) as base_url:
+        yield base_url
 
 
 def test_connection_dropped_mid_download(hanging_up: str, offline_settings: SourceSettings) -> None:

@@ -7,6 +7,7 @@ through `lambda.invoke`, the registry and index in S3, restart recovery, and des
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import hashlib
 import json
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from localcloud_support import free_ports
+from localcloud_support import cloud_config
 
 import localcloud
 from jobs import lifecycle
@@ -43,28 +44,23 @@ class Deployed:
     clients: Clients
     records: dict[str, ModelRecord]
     source: str
-    log: list[str]
 
 
-def _cloud(state_dir: Path) -> CloudConfig:
-    s3, sagemaker, lambda_ = free_ports(3)
-    return CloudConfig.from_env(
-        {}, state_dir=state_dir, s3_port=s3, sagemaker_port=sagemaker, lambda_port=lambda_
-    )
+def _quiet(line: str) -> None:
+    pass
 
 
 @pytest.fixture(scope="module")
 def deployed(tmp_path_factory: pytest.TempPathFactory, ml100k_dir: Path) -> Iterator[Deployed]:
-    cloud = _cloud(tmp_path_factory.mktemp("stack-state"))
+    cloud = cloud_config(tmp_path_factory.mktemp("stack-state"))
     stack = Stack(bucket="e2e-bucket", training_overrides={"epochs": "2"})
-    log: list[str] = []
-    lifecycle.apply(stack, cloud, source=str(ml100k_dir), log=log.append)
+    lifecycle.apply(stack, cloud, source=str(ml100k_dir), log=_quiet)
     report = lifecycle.train(
-        stack, cloud, source=str(ml100k_dir), channels_dir=tmp_path_factory.mktemp("channels"), log=log.append
+        stack, cloud, source=str(ml100k_dir), channels_dir=tmp_path_factory.mktemp("channels"), log=_quiet
     )
     records = {record.model_name: record for record in report.records}
-    yield Deployed(stack, cloud, clients_for(stack, cloud), records, str(ml100k_dir), log)
-    lifecycle.destroy(stack, cloud, log=log.append)
+    yield Deployed(stack, cloud, clients_for(stack, cloud), records, str(ml100k_dir))
+    lifecycle.destroy(stack, cloud, log=_quiet)
 
 
 def invoke(deployed: Deployed, function: str, event: Any) -> tuple[int, dict[str, Any], str]:
@@ -78,12 +74,18 @@ def invoke(deployed: Deployed, function: str, event: Any) -> tuple[int, dict[str
     return answer["statusCode"], json.loads(answer["body"]), base64.b64decode(response["LogResult"]).decode()
 
 
-def _with_environment(deployed: Deployed, function: str, changes: dict[str, str | None]) -> dict[str, str]:
+@contextlib.contextmanager
+def environment(deployed: Deployed, function: str, changes: dict[str, str | None]) -> Iterator[None]:
+    """The function's variables changed for the block (None removes one), then restored: the
+    module's other tests share the stack."""
     client = deployed.clients.lambda_
     before = client.get_function_configuration(FunctionName=function)["Environment"]["Variables"]
     after = {k: v for k, v in {**before, **changes}.items() if v is not None}
     client.update_function_configuration(FunctionName=function, Environment={"Variables": after})
-    return before
+    try:
+        yield
+    finally:
+        client.update_function_configuration(FunctionName=function, Environment={"Variables": before})
 
 
 # -- apply and train ---------------------------------------------------------------------------------
@@ -278,37 +280,30 @@ def test_bad_retrieval_events(deployed, event, status, message):
 
 def test_the_index_is_loaded_once_per_container_and_reloaded_on_a_new_version(deployed):
     s3, key = deployed.clients.s3, pointer_key(deployed.stack, "topNModel")
-    # GIVEN a container that checks the deployed version on every call (the default is every 10 s)
-    before = _with_environment(deployed, RETRIEVAL, {"INDEX_REFRESH_SECONDS": "0"})
     pointer = json.loads(s3.get_object(Bucket="e2e-bucket", Key=key)["Body"].read())
-    try:
-        _, _, logs = invoke(deployed, RETRIEVAL, {"movie_id": 2})
-        assert "index_loaded" in logs
-        # WHEN the version has not changed THEN the warm container answers from memory
-        _, _, logs = invoke(deployed, RETRIEVAL, {"movie_id": 2})
-        assert "index_loaded" not in logs
-        # WHEN a new version is published THEN the next call reloads it
-        newer = json.dumps({**pointer, "model_version": "next"}).encode()
-        s3.put_object(Bucket="e2e-bucket", Key=key, Body=newer)
-        _, body, logs = invoke(deployed, RETRIEVAL, {"movie_id": 2})
-        assert "index_loaded" in logs
-        assert body["model_version"] == "next"
-    finally:
-        s3.put_object(Bucket="e2e-bucket", Key=key, Body=json.dumps(pointer).encode())
-        deployed.clients.lambda_.update_function_configuration(
-            FunctionName=RETRIEVAL, Environment={"Variables": before}
-        )
+    # GIVEN a container that checks the deployed version on every call (the default is every 10 s)
+    with environment(deployed, RETRIEVAL, {"INDEX_REFRESH_SECONDS": "0"}):
+        try:
+            _, _, logs = invoke(deployed, RETRIEVAL, {"movie_id": 2})
+            assert "index_loaded" in logs
+            # WHEN the version has not changed THEN the warm container answers from memory
+            _, _, logs = invoke(deployed, RETRIEVAL, {"movie_id": 2})
+            assert "index_loaded" not in logs
+            # WHEN a new version is published THEN the next call reloads it
+            newer = json.dumps({**pointer, "model_version": "next"}).encode()
+            s3.put_object(Bucket="e2e-bucket", Key=key, Body=newer)
+            _, body, logs = invoke(deployed, RETRIEVAL, {"movie_id": 2})
+            assert "index_loaded" in logs
+            assert body["model_version"] == "next"
+        finally:
+            s3.put_object(Bucket="e2e-bucket", Key=key, Body=json.dumps(pointer).encode())
 
 
 # -- failures of what the functions depend on ----------------------------------------------------------
 
 
 def test_a_missing_endpoint_is_a_503_and_a_missing_variable_a_500(deployed):
-    client = deployed.clients.lambda_
-    before = _with_environment(
-        deployed, REC, {"ENDPOINT_NAME_RATING": "noSuchModel", "ENDPOINT_NAME_REC": None}
-    )
-    try:
+    with environment(deployed, REC, {"ENDPOINT_NAME_RATING": "noSuchModel", "ENDPOINT_NAME_REC": None}):
         status, body, _ = invoke(deployed, REC, {"type": "rating", "user_id": 1, "movie_id": 2})
         assert status == 503
         assert body["message"].startswith("endpoint 'noSuchModel' is not available")
@@ -317,34 +312,26 @@ def test_a_missing_endpoint_is_a_503_and_a_missing_variable_a_500(deployed):
             500,
             "environment variable ENDPOINT_NAME_REC is not set on this function",
         )
-    finally:
-        client.update_function_configuration(FunctionName=REC, Environment={"Variables": before})
 
 
 def test_the_workshop_misspelt_variables_are_accepted(deployed):
-    client = deployed.clients.lambda_
-    before = _with_environment(
-        deployed, REC, {"ENDPOINT_NAME_RATING": None, "ENDPOINT_NANE_RATING": "ratingModel"}
-    )
-    try:
+    with environment(deployed, REC, {"ENDPOINT_NAME_RATING": None, "ENDPOINT_NANE_RATING": "ratingModel"}):
         status, body, _ = invoke(deployed, REC, {"type": "rating", "user_id": 1, "movie_id": 2})
         assert (status, body["endpoint"]) == (200, "ratingModel")
-    finally:
-        client.update_function_configuration(FunctionName=REC, Environment={"Variables": before})
 
 
 # -- restart, and the order of operations -----------------------------------------------------------------
 
 
 def test_train_and_test_events_need_apply_first(tmp_path):
-    cloud = _cloud(tmp_path / "never-started")
+    cloud = cloud_config(tmp_path / "never-started")
     with pytest.raises(StackError, match=r"the local cloud is not running: run `make apply` first"):
         lifecycle.test_events(Stack(bucket="x"), cloud)
 
 
 def test_state_survives_a_restart_without_retraining(deployed):
     assert localcloud.stop(deployed.cloud)
-    lifecycle.apply(deployed.stack, deployed.cloud, source=deployed.source, log=lambda line: None)
+    lifecycle.apply(deployed.stack, deployed.cloud, source=deployed.source, log=_quiet)
     for endpoint, record in deployed.records.items():
         description = deployed.clients.sagemaker.describe_endpoint(EndpointName=endpoint)
         assert (description["EndpointStatus"], description["EndpointConfigName"]) == (
@@ -359,9 +346,9 @@ def test_state_survives_a_restart_without_retraining(deployed):
 
 
 def test_destroy_leaves_nothing_and_can_run_twice(tmp_path, ml100k_dir):
-    cloud = _cloud(tmp_path / "state")
+    cloud = cloud_config(tmp_path / "state")
     stack = Stack(bucket="short-lived")
-    lifecycle.apply(stack, cloud, source=str(ml100k_dir), log=lambda line: None)
+    lifecycle.apply(stack, cloud, source=str(ml100k_dir), log=_quiet)
     pid = localcloud.status(cloud).pid
     lambda_ = clients_for(stack, cloud).lambda_
     lambda_.invoke(FunctionName=REC, Payload=json.dumps({"type": "top_k", "user_id": 1}))  # a warm worker
