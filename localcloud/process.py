@@ -1,4 +1,4 @@
-"""Run the local cloud in the background: start (idempotent), stop (safe to repeat), status, env.
+"""Run the local cloud in the background: start (idempotent), stop (safe to repeat), status.
 
 "Running" means: a live process whose pid every service reports on its health route. A pid file
 alone proves nothing (a reboot or kill -9 leaves it behind, and pids get reused), so a pid file
@@ -18,9 +18,9 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-from localcloud.config import DUMMY_CREDENTIALS, HOST, SERVICES, CloudConfig, port_in_use
+from localcloud.config import HOST, SERVICES, CloudConfig, port_in_use
+from localcloud.credentials import ensure_credentials
 from localcloud.errors import LocalCloudError
 from localcloud.storage import read_json
 
@@ -53,20 +53,6 @@ class CloudStatus:
         return self.running and all(s.ready for s in self.services)
 
 
-def env_vars(config: CloudConfig | None = None) -> dict[str, str]:
-    """The variables that point boto3 and the aws CLI at the local cloud."""
-    config = config or CloudConfig.from_env()
-    return {
-        "AWS_ENDPOINT_URL_S3": config.url("s3"),
-        "AWS_ENDPOINT_URL_SAGEMAKER": config.url("sagemaker"),
-        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": config.url("sagemaker"),
-        "AWS_ENDPOINT_URL_LAMBDA": config.url("lambda"),
-        "AWS_REGION": config.region,
-        "AWS_DEFAULT_REGION": config.region,
-        **DUMMY_CREDENTIALS,
-    }
-
-
 def status(config: CloudConfig | None = None) -> CloudStatus:
     config = config or CloudConfig.from_env()
     services = tuple(_health(config, service) for service in SERVICES)
@@ -93,7 +79,7 @@ def start(config: CloudConfig | None = None, *, timeout: float = 90.0) -> CloudS
             )
         if not _port_free(config.port(health.service)):
             raise port_in_use(config, health.service)
-    config.state_dir.mkdir(parents=True, exist_ok=True)
+    ensure_credentials(config)  # the stack's keys exist before any service can be asked to check them
     with open(config.log_file, "ab") as log:
         offset = log.tell()
         process = subprocess.Popen(
@@ -122,15 +108,6 @@ def stop(
     if purge:
         shutil.rmtree(config.state_dir, ignore_errors=True)
     return pid is not None
-
-
-def log_path(config: CloudConfig, *, function: str | None = None, training_job: str | None = None) -> Path:
-    """The server log, or one Lambda function's log, or one training job's log."""
-    if function:
-        return config.logs_dir / "lambda" / f"{function}.log"
-    if training_job:
-        return config.logs_dir / "training" / f"{training_job}.log"
-    return config.log_file
 
 
 # -- internals ------------------------------------------------------------------------------------------

@@ -11,23 +11,26 @@ from urllib.parse import urlsplit
 import boto3
 from botocore.config import Config
 
-from localcloud.config import DUMMY_CREDENTIALS, CloudConfig
+from localcloud.config import CloudConfig
+from localcloud.credentials import ensure_credentials
 
 
 @functools.cache
-def _client(endpoint_url: str, region: str) -> Any:
+def _client(endpoint_url: str, region: str, access_key_id: str, secret_access_key: str) -> Any:
     return boto3.client(
         "s3",
         endpoint_url=endpoint_url,
         region_name=region,
-        aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+        aws_access_key_id=access_key_id,
+        aws_secret_access_key=secret_access_key,
         config=Config(retries={"max_attempts": 2, "mode": "standard"}, s3={"addressing_style": "path"}),
     )
 
 
 def s3_client(config: CloudConfig) -> Any:
-    return _client(config.url("s3"), config.region)
+    """A client signed with the stack's own keys, as the real services' service-linked roles would be."""
+    keys = ensure_credentials(config)
+    return _client(config.url("s3"), config.region, keys.access_key_id, keys.secret_access_key)
 
 
 def split_s3_uri(uri: str) -> tuple[str, str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from localcloud.protocol import AwsError, pattern_constraint, validation_message
+from localcloud.awswire import AwsError, pattern_constraint, validation_message
 
 
 def user_error(code: str, message: str, status: int, *, capital: bool = False, **fields: Any) -> AwsError:

@@ -29,9 +29,9 @@ from localcloud.awslambda.settings import (
     parse_ref,
 )
 from localcloud.awslambda.workers import FunctionPool, PoolFull, Worker, WorkerSpec
-from localcloud.config import ACCOUNT_ID, CloudConfig
-from localcloud.process import env_vars, log_path
-from localcloud.protocol import AwsError
+from localcloud.awswire import AwsError
+from localcloud.clientenv import env_vars
+from localcloud.config import ACCOUNT_ID, CloudConfig, log_path
 from localcloud.storage import atomic_write_json, clean_trash, read_json, remove_tree
 
 log = logging.getLogger("localcloud.lambda")
@@ -291,8 +291,7 @@ class LambdaBackend:
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
             "AWS_LAMBDA_LOG_STREAM_NAME": stream,
-            **env_vars(self.config),
-            "AWS_SESSION_TOKEN": "testing",
+            **env_vars(self.config),  # the stack's own keys: the handler's boto3 signs with them
         }
         layers = self.layers.python_paths(
             [layer["Arn"] for layer in record.get("Layers", [])], record["Runtime"]

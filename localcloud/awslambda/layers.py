@@ -11,8 +11,8 @@ from typing import Any
 
 from localcloud.awslambda.code import Package, extract, fetch_package
 from localcloud.awslambda.errors import invalid, pattern_error, user_error
+from localcloud.awswire import AwsError, public
 from localcloud.config import ACCOUNT_ID, CloudConfig
-from localcloud.protocol import AwsError, public
 from localcloud.storage import atomic_write_json, read_json
 
 MAX_LAYERS = 5

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from localcloud.awslambda.errors import invalid
 from localcloud.awslambda.functions import LambdaBackend
-from localcloud.protocol import Request, Response, json_response
+from localcloud.awswire import Request, Response, json_response
 
 
 class LambdaResponses:

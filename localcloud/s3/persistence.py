@@ -25,9 +25,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from moto.core import DEFAULT_ACCOUNT_ID
 from moto.s3.models import FakeKey, S3Backend, s3_backends
 
+from localcloud.config import ACCOUNT_ID
 from localcloud.storage import atomic_write_bytes, atomic_write_json, clean_trash, read_json, remove_tree
 
 _SAFE_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,254}$")
@@ -35,8 +35,9 @@ _MANIFEST_VERSION = 1
 
 
 def s3_backend() -> S3Backend:
-    """The backend every request lands in: moto maps our dummy credentials to its default account."""
-    return s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+    """The backend every request lands in: moto gives every access key it did not issue (ours) its
+    default account, which is our ACCOUNT_ID."""
+    return s3_backends[ACCOUNT_ID]["aws"]
 
 
 @dataclass(frozen=True)
@@ -115,10 +116,15 @@ class S3Mirror:
                 self._on_disk[bucket_name] = manifest
             self._drop_unreferenced_blobs(folder, {entry["blob"] for entry in objects.values()})
 
-    def sync_all(self) -> None:
-        names = set(self.backend.buckets) | {m["name"] for m in self._manifests()}
-        for name in sorted(names):
-            self.sync(name)
+    def revert(self, bucket_name: str) -> None:
+        """Put moto's copy of one bucket back to what is on disk (after a write to disk failed)."""
+        with self.lock:
+            self.backend.buckets.pop(bucket_name, None)
+            self._on_disk.pop(bucket_name, None)
+            folder = self._folder(bucket_name)
+            manifest = self._manifest(bucket_name, folder)
+            if manifest:
+                self._restore_bucket(folder, manifest)
 
     def _sync_objects(self, folder: Path, bucket: Any, old: dict[str, dict]) -> dict[str, dict]:
         objects: dict[str, dict] = {}

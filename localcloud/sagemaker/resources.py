@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from localcloud.awswire import AwsError, pattern_constraint, validation_message
 from localcloud.config import ACCOUNT_ID
-from localcloud.protocol import AwsError, pattern_constraint, validation_message
 from localcloud.storage import atomic_write_json, clean_trash, read_json
 
 NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"  # botocore: EntityName / TrainingJobName / EndpointName

@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from localcloud.protocol import AwsError, Request, Response, json_response
+from localcloud.awswire import AwsError, Request, Response, json_response
 from localcloud.sagemaker.hosting import HostingBackend
-from localcloud.sagemaker.training import TrainingBackend
+from localcloud.sagemaker.training_jobs import TrainingBackend
 
 # botocore's sagemaker-runtime model: BodyBlob max 6291456 bytes. Beyond it AWS answers 413 with no
 # error code, "HTTP content length exceeded N bytes." (aws/sagemaker-python-sdk#171).

@@ -1,7 +1,7 @@
 """SageMaker training jobs, as plain Python: validation, a one-at-a-time queue, and the job lifecycle.
 
 A job runs like SageMaker's File mode: its S3Prefix channels are copied into
-`<job>/input/data/<channel>/`, the algorithm runs in a subprocess (`train_worker`, so a crash or a
+`<job>/input/data/<channel>/`, the algorithm runs in a subprocess (`algorithm_container`, so a crash or a
 StopTrainingJob never touches the local cloud) and writes `<job>/model/model.tar.gz`, which is
 uploaded to `<S3OutputPath>/<TrainingJobName>/output/model.tar.gz`. Two cores: one job at a time.
 """
@@ -22,9 +22,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from localcloud.config import CloudConfig
-from localcloud.process import log_path
-from localcloud.protocol import AwsError, public
+from localcloud.awswire import AwsError, public
+from localcloud.config import CloudConfig, log_path
 from localcloud.s3client import download_prefix, s3_client, split_s3_uri
 from localcloud.sagemaker.modelservers import OBJECT2VEC
 from localcloud.sagemaker.resources import (
@@ -39,7 +38,7 @@ from localcloud.sagemaker.resources import (
 from localcloud.storage import atomic_write_json, remove_tree
 
 log = logging.getLogger("localcloud.sagemaker")
-# The images whose algorithm `train_worker` runs: those the built-in model server serves.
+# The images whose algorithm `algorithm_container` runs: those the built-in model server serves.
 TRAINING_IMAGES = (OBJECT2VEC.pattern,)
 STOP_GRACE_SECONDS = 10.0
 ACTIVE = ("InProgress", "Stopping")
@@ -268,7 +267,13 @@ class TrainingBackend:
         job_log.parent.mkdir(parents=True, exist_ok=True)
         with open(job_log, "ab") as log_file:
             process = subprocess.Popen(
-                [sys.executable, "-m", "localcloud.sagemaker.train_worker", str(job_dir), str(write_fd)],
+                [
+                    sys.executable,
+                    "-m",
+                    "localcloud.sagemaker.algorithm_container",
+                    str(job_dir),
+                    str(write_fd),
+                ],
                 cwd=job_dir,
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
