@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from localcloud.errors import LocalCloudError
+from localcloud.storage import child
 
 # Everything binds here and nowhere else: the local cloud must never be reachable from the network.
 HOST = "127.0.0.1"
@@ -115,9 +116,9 @@ class CloudConfig:
 def log_path(config: CloudConfig, *, function: str | None = None, training_job: str | None = None) -> Path:
     """The server log, or one Lambda function's log, or one training job's log."""
     if function:
-        return config.logs_dir / "lambda" / f"{function}.log"
+        return child(config.logs_dir / "lambda", f"{function}.log")
     if training_job:
-        return config.logs_dir / "training" / f"{training_job}.log"
+        return child(config.logs_dir / "training", f"{training_job}.log")
     return config.log_file
 
 

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from localcloud.config import HOST, SERVICES, CloudConfig, port_in_use
 from localcloud.credentials import ensure_credentials
 from localcloud.errors import LocalCloudError
+from localcloud.statelock import in_use_message, state_in_use
 from localcloud.storage import read_json
 
 STOP_GRACE_SECONDS = 10.0
@@ -104,6 +105,8 @@ def stop(
     pid = _our_live_pid(status(config))
     if pid is not None:
         _terminate(pid, grace)
+    elif state_in_use(config):  # another local cloud (other ports) serves this folder: not ours to touch
+        raise LocalCloudError(in_use_message(config))
     config.pid_file.unlink(missing_ok=True)
     if purge:
         shutil.rmtree(config.state_dir, ignore_errors=True)

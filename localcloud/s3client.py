@@ -13,6 +13,7 @@ from botocore.config import Config
 
 from localcloud.config import CloudConfig
 from localcloud.credentials import ensure_credentials
+from localcloud.storage import below
 
 
 @functools.cache
@@ -42,7 +43,9 @@ def split_s3_uri(uri: str) -> tuple[str, str]:
 
 
 def download_prefix(client: Any, uri: str, dest: Path) -> int:
-    """Copy every object under an S3 prefix into dest, keeping the path below the prefix. Returns count."""
+    """Copy every object under an S3 prefix into dest, keeping the path below the prefix. Returns count.
+    A key that would land outside `dest` ("..", absolute, empty segments) raises UnsafeName: S3 keys are
+    strings, not paths, and a channel must never write beside its job."""
     bucket, prefix = split_s3_uri(uri)
     count = 0
     for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
@@ -50,7 +53,7 @@ def download_prefix(client: Any, uri: str, dest: Path) -> int:
             if obj["Key"].endswith("/"):  # a console-made "folder" marker, not data
                 continue
             relative = obj["Key"][len(prefix) :].lstrip("/") or Path(obj["Key"]).name
-            target = dest / relative
+            target = below(dest, relative)
             target.parent.mkdir(parents=True, exist_ok=True)
             client.download_file(bucket, obj["Key"], str(target))
             count += 1

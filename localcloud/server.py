@@ -34,6 +34,7 @@ from localcloud.sagemaker.responses import SageMakerResponses
 from localcloud.sagemaker.routes import sagemaker_routes
 from localcloud.sagemaker.training_jobs import TrainingBackend
 from localcloud.security import StackGate
+from localcloud.statelock import hold_state_lock
 from localcloud.storage import atomic_write_json, read_json
 
 log = logging.getLogger("localcloud")
@@ -135,6 +136,7 @@ class LocalCloud:
 def serve(config: CloudConfig) -> None:
     """Run in the foreground until SIGTERM or SIGINT; every worker process ends with it."""
     config.state_dir.mkdir(parents=True, exist_ok=True)
+    lock = hold_state_lock(config)  # before anything reads or writes the folder
     cloud = LocalCloud.build(config)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -154,6 +156,7 @@ def serve(config: CloudConfig) -> None:
     cloud.stop()
     remove_pid_file(config)
     log.info("stopped")
+    lock.close()
 
 
 def write_pid_file(config: CloudConfig) -> None:

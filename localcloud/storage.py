@@ -17,6 +17,36 @@ from pathlib import Path
 from typing import IO, Any
 
 
+class UnsafeName(ValueError):
+    """A name that would not stay inside its folder; the message says which and why."""
+
+
+def child(folder: Path, name: str) -> Path:
+    """`folder / name` for a name that is exactly one path segment: the ONE check every resource name
+    (function, layer, endpoint, job, bucket, log) passes before it becomes a path."""
+    if (
+        not isinstance(name, str)
+        or name in ("", ".", "..")
+        or any(c in name for c in "/\\\0")
+        or len(name.encode()) > 255
+    ):
+        raise UnsafeName(f"{str(name)[:80]!r} is not a plain file name")
+    return folder / name
+
+
+def below(folder: Path, relative: str) -> Path:
+    """`folder / relative` for a relative path made of plain segments (e.g. an S3 key below a prefix):
+    no absolute path, no "." or ".." segment, no empty segment, no NUL."""
+    parts = relative.split("/")
+    try:
+        path = folder
+        for part in parts:
+            path = child(path, part)
+    except UnsafeName:
+        raise UnsafeName(f"{relative[:200]!r} is not a relative path below {folder.name}") from None
+    return path
+
+
 @contextlib.contextmanager
 def atomic_writer(path: Path, *, mode: int | None = None) -> Iterator[IO[bytes]]:
     """Yield a binary file that becomes `path` only if the block finishes without an error.
@@ -63,6 +93,18 @@ def fsync_dir(folder: Path) -> None:
         os.fsync(fd)
     finally:
         os.close(fd)
+
+
+def sync_tree(root: Path) -> None:
+    """fsync every file and folder under `root` (before it is renamed into place)."""
+    for folder, _, files in os.walk(root):
+        for name in files:
+            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(Path(folder))
 
 
 def remove_tree(path: Path) -> None:

@@ -35,7 +35,7 @@ from localcloud.sagemaker.resources import (
     require,
     validation,
 )
-from localcloud.storage import atomic_write_json, remove_tree
+from localcloud.storage import UnsafeName, atomic_write_json, remove_tree
 
 log = logging.getLogger("localcloud.sagemaker")
 # The images whose algorithm `algorithm_container` runs: those the built-in model server serves.
@@ -237,6 +237,11 @@ class TrainingBackend:
             except ClientError as exc:
                 count = 0
                 log.info("channel %s: %s", channel["ChannelName"], exc)
+            except UnsafeName as exc:
+                return (
+                    f"ClientError: an S3 object under {uri} cannot be a file of channel "
+                    f"{channel['ChannelName']}: {exc}"
+                )
             if count == 0:
                 bucket = split_s3_uri(uri)[0]
                 return (
@@ -262,6 +267,8 @@ class TrainingBackend:
 
     def _train(self, record: dict[str, Any], job_dir: Path) -> dict[str, Any]:
         """Run the algorithm subprocess; returns its last event (result, error) or what ended it."""
+        # Read before the process starts: nothing may fail between its start and the wait for its end.
+        limit = float(record["StoppingCondition"].get("MaxRuntimeInSeconds", 86400))
         read_fd, write_fd = os.pipe()
         job_log = log_path(self.config, training_job=record["TrainingJobName"])
         job_log.parent.mkdir(parents=True, exist_ok=True)
@@ -284,7 +291,6 @@ class TrainingBackend:
         os.close(write_fd)
         with self._lock:
             self._process, self._running = process, record["TrainingJobName"]
-        limit = float(record["StoppingCondition"].get("MaxRuntimeInSeconds", 86400))
         timer = threading.Timer(limit, self._max_runtime, args=(process,))
         timer.daemon = True
         timer.start()
