@@ -19,8 +19,9 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from handlers import fields, settings
-from handlers.catalog import parse_history, parse_titles, read_object
+from handlers import contract, fields, settings
+from handlers.bucket import read_object
+from handlers.catalog import parse_history, parse_titles
 from handlers.endpoint import predict
 from handlers.responses import BadRequest, Body, api_handler
 
@@ -74,9 +75,14 @@ def parse_pairs(event: Any) -> list[Pair]:
         pairs = _pairs_from_list(event["pairs"])
     else:
         pairs = [Pair(fields.required_id(event, "user_id"), fields.required_id(event, "movie_id"))]
-    if not 1 <= len(pairs) <= MAX_PAIRS:
-        raise BadRequest(f"between 1 and {MAX_PAIRS} pairs may be asked at once, got {len(pairs)}")
+    _check_count(len(pairs))
     return pairs
+
+
+def _check_count(count: int) -> None:
+    """Checked before any pair is parsed: a million pairs are refused, not read."""
+    if not 1 <= count <= MAX_PAIRS:
+        raise BadRequest(f"between 1 and {MAX_PAIRS} pairs may be asked at once, got {count}")
 
 
 def _pairs_from_data(data: Any) -> list[Pair]:
@@ -85,9 +91,12 @@ def _pairs_from_data(data: Any) -> list[Pair]:
             data = json.loads(data)
         except json.JSONDecodeError as err:
             raise BadRequest(f"'data' is not valid JSON: {err.msg} at column {err.colno}") from None
+        except RecursionError:
+            raise BadRequest("'data' nests JSON too deeply to be an Object2Vec request") from None
     instances = data.get("instances") if isinstance(data, dict) else None
     if not isinstance(instances, list):
         raise BadRequest("'data' must hold a JSON object with an 'instances' list")
+    _check_count(len(instances))
     pairs = []
     for i, instance in enumerate(instances):
         where = f"data.instances[{i}]"
@@ -98,13 +107,15 @@ def _pairs_from_data(data: Any) -> list[Pair]:
 def _single_token(instance: Any, key: str, where: str) -> int:
     value = instance.get(key) if isinstance(instance, dict) else None
     if not isinstance(value, list) or len(value) != 1:
-        raise BadRequest(f"{where}.{key} must be a list holding one positive integer id, got {value!r}")
+        got = fields.shown(value)
+        raise BadRequest(f"{where}.{key} must be a list holding one positive integer id, got {got}")
     return fields.positive_int(value[0], f"{where}.{key}[0]")
 
 
 def _pairs_from_list(pairs: Any) -> list[Pair]:
     if not isinstance(pairs, list):
         raise BadRequest(f"'pairs' must be a list, got {type(pairs).__name__}")
+    _check_count(len(pairs))
     parsed = []
     for i, pair in enumerate(pairs):
         where = f"pairs[{i}]"
@@ -157,17 +168,13 @@ def rank_movies(candidates: np.ndarray, scores: np.ndarray, k: int) -> list[tupl
 def data_file(bucket: str, name: str, parse: Callable[[bytes], Parsed]) -> Parsed:
     """A workshop file (`u.item`, `ua.base`) under `DATA_PREFIX`, parsed at first use and kept for the
     container's lifetime. A failed read is not kept: the next invocation tries again."""
-    prefix = settings.env("DATA_PREFIX", default=settings.DEFAULT_DATA_PREFIX)
-    return parse(read_object(settings.client("s3"), bucket, f"{prefix}/{name}"))
+    prefix = settings.env(contract.DATA_PREFIX, default=contract.DEFAULT_DATA_PREFIX)
+    return parse(read_object(settings.client("s3"), bucket, contract.data_key(prefix, name)))
 
 
 def answer_pairs(kind: str, pairs: list[Pair], bucket: str) -> Body:
-    endpoint = (
-        settings.env("ENDPOINT_NAME_RATING", "ENDPOINT_NANE_RATING")
-        if kind == "rating"
-        else settings.env("ENDPOINT_NAME_REC", "ENDPOINT_NANE_REC")
-    )
-    catalog = data_file(bucket, "u.item", parse_titles)
+    endpoint = settings.env(contract.ENDPOINT_NAME_RATING if kind == "rating" else contract.ENDPOINT_NAME_REC)
+    catalog = data_file(bucket, contract.TITLES_FILE, parse_titles)
     titles = [catalog.title(pair.movie_id) for pair in pairs]
     instances = [pair.instance() for pair in pairs]
     # A rating model answers one score, a recommendation model two (softmax).
@@ -179,9 +186,9 @@ def answer_pairs(kind: str, pairs: list[Pair], bucket: str) -> Body:
 
 
 def answer_top_k(request: TopKRequest, bucket: str) -> Body:
-    endpoint = settings.env("ENDPOINT_NAME_TOPN")
-    catalog = data_file(bucket, "u.item", parse_titles)
-    history = data_file(bucket, "ua.base", parse_history)
+    endpoint = settings.env(contract.ENDPOINT_NAME_TOPN)
+    catalog = data_file(bucket, contract.TITLES_FILE, parse_titles)
+    history = data_file(bucket, contract.RATINGS_FILE, parse_history)
     rated = history.rated(request.user_id)
     candidates = history.trained_movies
     if request.exclude_rated:
@@ -209,7 +216,7 @@ def answer_top_k(request: TopKRequest, bucket: str) -> Body:
 
 @api_handler
 def lambda_handler(event: Any, context: Any) -> Body:
-    bucket = settings.env("BUCKET_NAME")
+    bucket = settings.env(contract.BUCKET_NAME)
     kind, request = parse_event(event)
     if isinstance(request, TopKRequest):
         return answer_top_k(request, bucket)

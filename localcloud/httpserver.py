@@ -213,11 +213,11 @@ class AwsRequestHandler(BaseHTTPRequestHandler):
         except MalformedBody as exc:
             self._fail(AwsError("SerializationException", str(exc)), None, request_id)
             return
-        if refusal is not None:
-            self._skip_body(chunked, length)
-            self._send(server.render_error(refusal, None), request_id)
-            return
         found = server.find(self.command, path)
+        if refusal is not None:  # answered in the shape of the route it was meant for
+            self._skip_body(chunked, length)
+            self._send(server.render_error(refusal, found[0] if found else None), request_id)
+            return
         if found is None:
             self._skip_body(chunked, length)
             error = AwsError("UnknownOperationException", f"No operation at {self.command} {path}", 404)

@@ -27,6 +27,7 @@ from localcloud.storage import read_json
 
 STOP_GRACE_SECONDS = 10.0
 _children: dict[int, subprocess.Popen[bytes]] = {}  # servers this process started, reaped on stop
+_children_ports: dict[int, tuple[int, ...]] = {}  # ... and the ports each was started to serve
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,7 @@ def start(config: CloudConfig | None = None, *, timeout: float = 90.0) -> CloudS
             start_new_session=True,  # its own process group: `stop` can end it and its workers together
         )
     _children[process.pid] = process
+    _children_ports[process.pid] = _ports(config)
     return _wait_ready(config, (process, offset), timeout)
 
 
@@ -171,7 +173,12 @@ def _pid_from_file(config: CloudConfig) -> int | None:
 
 def _is_ours(current: CloudStatus, pid: int) -> bool:
     """The pid is a local cloud: a service answers with it (or it is a server we started)."""
-    return pid in _children or any(s.pid == pid for s in current.services)
+    started_here = _children_ports.get(pid) == _ports(current.config)
+    return started_here or any(s.pid == pid for s in current.services)
+
+
+def _ports(config: CloudConfig) -> tuple[int, ...]:
+    return tuple(config.port(service) for service in SERVICES)
 
 
 def _our_live_pid(current: CloudStatus) -> int | None:
@@ -208,6 +215,7 @@ def _terminate(pid: int, grace: float) -> None:
     # Whatever is left of its process group (a hung shutdown, worker processes) goes now.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
+    _children_ports.pop(pid, None)
     child = _children.pop(pid, None)
     if child is not None:
         child.wait()

@@ -6,11 +6,11 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
 
+from common.s3uri import split_s3_uri
 from localcloud.config import CloudConfig
 from localcloud.credentials import ensure_credentials
 from localcloud.storage import below
@@ -32,14 +32,6 @@ def s3_client(config: CloudConfig) -> Any:
     """A client signed with the stack's own keys, as the real services' service-linked roles would be."""
     keys = ensure_credentials(config)
     return _client(config.url("s3"), config.region, keys.access_key_id, keys.secret_access_key)
-
-
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    """("bucket", "key/prefix") of "s3://bucket/key/prefix"; ValueError if it is not an s3:// URI."""
-    parts = urlsplit(uri)
-    if parts.scheme != "s3" or not parts.netloc:
-        raise ValueError(f"{uri!r} is not an s3://bucket/key URI")
-    return parts.netloc, parts.path.lstrip("/")
 
 
 def download_prefix(client: Any, uri: str, dest: Path) -> int:

@@ -113,6 +113,27 @@ def signed_headers(
     return dict(request.headers.items())
 
 
+def raw_request(
+    config: CloudConfig,
+    port: int,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+    *,
+    sign: bool = True,
+) -> tuple[int, dict[str, str], bytes]:
+    """One request on a fresh connection, signed with the stack's keys unless `sign` is False."""
+    headers = signed_headers(config, port, method, path, body, headers) if sign else dict(headers or {})
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+    try:
+        connection.request(method, path, body=body, headers=headers)
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
+    finally:
+        connection.close()
+
+
 def raw_post(
     config: CloudConfig,
     port: int,

@@ -18,7 +18,7 @@ import pytest
 from localcloud_support import free_ports, serving
 from moto.server import ThreadedMotoServer
 
-from handlers import recommendation_engine, settings
+from handlers import contract, recommendation_engine, settings
 
 BUCKET = "upstream-bucket"
 PAIR = {"type": "rating", "user_id": 1, "movie_id": 1}
@@ -52,6 +52,9 @@ class MisbehavingRuntime(BaseHTTPRequestHandler):
             self._send(200, {"predictions": [{"scores": [0.4, 0.6]}] * count})
         elif name == "embedder":  # a model answering embeddings, no scores at all
             self._send(200, {"predictions": [{"embeddings": [0.1, 0.2]}] * count})
+        elif name in ("strings", "nulls", "nan"):  # scores that are not finite numbers
+            score = {"strings": '"x"', "nulls": "null", "nan": "NaN"}[name]
+            self._send(200, b'{"predictions": [{"scores": [%s]}]}' % score.encode())
         elif name == "ragged":  # only the first prediction is well-formed
             self._send(200, {"predictions": [{"scores": [3.0]}] + [{"scores": []}] * (count - 1)})
         else:
@@ -79,10 +82,10 @@ def services() -> Iterator[dict[str, str]]:
     s3_url = f"http://127.0.0.1:{s3_port}"
     s3 = boto3.client("s3", endpoint_url=s3_url)
     s3.create_bucket(Bucket=BUCKET)
-    s3.put_object(Bucket=BUCKET, Key=f"{settings.DEFAULT_DATA_PREFIX}/u.item", Body=b"1|Toy Story (1995)|x\n")
+    s3.put_object(Bucket=BUCKET, Key=f"{contract.DEFAULT_DATA_PREFIX}/u.item", Body=b"1|Toy Story (1995)|x\n")
     # User 1 rated movie 1 only, so a top-k request for it asks the model about movie 2.
     s3.put_object(
-        Bucket=BUCKET, Key=f"{settings.DEFAULT_DATA_PREFIX}/ua.base", Body=b"1\t1\t5\t0\n2\t2\t4\t0\n"
+        Bucket=BUCKET, Key=f"{contract.DEFAULT_DATA_PREFIX}/ua.base", Body=b"1\t1\t5\t0\n2\t2\t4\t0\n"
     )
     with serving(MisbehavingRuntime, port=runtime_port) as runtime_url:
         yield {"s3": s3_url, "runtime": runtime_url, "closed": f"http://127.0.0.1:{closed_port}"}
@@ -164,6 +167,20 @@ def test_every_prediction_of_every_event_type_is_checked(
     assert answer(event) == (502, message)
 
 
+@pytest.mark.parametrize(("endpoint", "shown"), [("strings", "['x']"), ("nulls", "[None]"), ("nan", "[nan]")])
+def test_scores_that_are_not_finite_numbers_are_a_502(
+    function_env: pytest.MonkeyPatch, endpoint: str, shown: str
+) -> None:
+    """Issue 9, finding 9: ["x"] and [null] were a 500, [NaN] a 200 whose body was not JSON."""
+    function_env.setenv("ENDPOINT_NAME_RATING", endpoint)
+    response = recommendation_engine.lambda_handler(PAIR, None)
+    body = json.loads(response["body"], parse_constant=lambda name: pytest.fail(f"{name} in the body"))
+    assert (response["statusCode"], body["message"]) == (
+        502,
+        f"endpoint '{endpoint}' answered {shown}; scores must be finite numbers",
+    )
+
+
 def test_an_unreachable_endpoint_is_a_503(function_env: pytest.MonkeyPatch, services: dict[str, str]) -> None:
     function_env.setenv("AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME", services["closed"])
     function_env.setenv("ENDPOINT_NAME_RATING", "ratingModel")
@@ -177,7 +194,7 @@ def test_an_unreachable_bucket_is_a_503(function_env: pytest.MonkeyPatch, servic
     function_env.setenv("ENDPOINT_NAME_RATING", "classifier")
     status, message = answer(PAIR)
     assert status == 503
-    assert message.startswith(f"cannot reach S3 for s3://{BUCKET}/{settings.DEFAULT_DATA_PREFIX}/u.item")
+    assert message.startswith(f"cannot reach S3 for s3://{BUCKET}/{contract.DEFAULT_DATA_PREFIX}/u.item")
 
 
 def test_a_bad_timeout_setting_is_a_500_naming_it(function_env: pytest.MonkeyPatch) -> None:
@@ -190,7 +207,7 @@ def test_a_bad_timeout_setting_is_a_500_naming_it(function_env: pytest.MonkeyPat
 
 
 def test_the_default_budget_fits_inside_the_function_timeout() -> None:
-    from jobs.stack import Stack
+    from jobs.stack.names import Stack
 
     attempt = settings.CONNECT_TIMEOUT + settings.DEFAULT_DEPENDENCY_TIMEOUT
     worst_call = settings.ATTEMPTS * attempt + 1  # plus botocore's backoff, under 1 s

@@ -117,14 +117,31 @@ class S3Mirror:
             self._drop_unreferenced_blobs(folder, {entry["blob"] for entry in objects.values()})
 
     def revert(self, bucket_name: str) -> None:
-        """Put moto's copy of one bucket back to what is on disk (after a write to disk failed)."""
+        """Put moto's copy of one bucket back to what is on disk (after a write to disk failed): objects
+        the disk does not have are deleted, objects that differ are put back from their blobs."""
         with self.lock:
-            self.backend.buckets.pop(bucket_name, None)
             self._on_disk.pop(bucket_name, None)
             folder = self._folder(bucket_name)
             manifest = self._manifest(bucket_name, folder)
-            if manifest:
-                self._restore_bucket(folder, manifest)
+            bucket = self.backend.buckets.get(bucket_name)
+            if bucket is None:
+                if manifest:
+                    self._restore_bucket(folder, manifest)
+                return
+            if not manifest:  # the bucket itself never reached the disk
+                for name in list(bucket.keys.keys()):
+                    self.backend.delete_object(bucket_name, name)
+                self.backend.delete_bucket(bucket_name)
+                return
+            objects = manifest["objects"]
+            for name, key in list(bucket.keys.items()):
+                if name not in objects:
+                    self.backend.delete_object(bucket_name, name)
+                elif not (isinstance(key, FakeKey) and ObjectEntry(**objects[name]).same_version(key)):
+                    self._restore_object(folder, bucket_name, name, objects[name])
+            for name, raw in objects.items():
+                if name not in bucket.keys:
+                    self._restore_object(folder, bucket_name, name, raw)
 
     def _sync_objects(self, folder: Path, bucket: Any, old: dict[str, dict]) -> dict[str, dict]:
         objects: dict[str, dict] = {}
@@ -167,22 +184,25 @@ class S3Mirror:
         bucket = self.backend.create_bucket(manifest["name"], manifest["region"])
         bucket.creation_date = datetime.fromisoformat(manifest["creation_date"])
         for name, raw in manifest["objects"].items():
-            entry = ObjectEntry(**raw)
-            key = self.backend.put_object(
-                manifest["name"],
-                name,
-                (folder / "blobs" / entry.blob).read_bytes(),
-                storage=entry.storage_class,
-                etag=entry.etag,
-                checksum_value=entry.checksum_value,
-                disable_notification=True,
-            )
-            key.metadata.clear()
-            key.metadata.update(entry.metadata)
-            key.checksum_algorithm = entry.checksum_algorithm
-            key.checksum_type, key.checksum_parts = entry.checksum_type, entry.checksum_parts
-            key.last_modified = datetime.fromisoformat(entry.last_modified)
+            self._restore_object(folder, manifest["name"], name, raw)
         return len(manifest["objects"])
+
+    def _restore_object(self, folder: Path, bucket_name: str, name: str, raw: dict[str, Any]) -> None:
+        entry = ObjectEntry(**raw)
+        key = self.backend.put_object(
+            bucket_name,
+            name,
+            (folder / "blobs" / entry.blob).read_bytes(),
+            storage=entry.storage_class,
+            etag=entry.etag,
+            checksum_value=entry.checksum_value,
+            disable_notification=True,
+        )
+        key.metadata.clear()
+        key.metadata.update(entry.metadata)
+        key.checksum_algorithm = entry.checksum_algorithm
+        key.checksum_type, key.checksum_parts = entry.checksum_type, entry.checksum_parts
+        key.last_modified = datetime.fromisoformat(entry.last_modified)
 
     def _manifests(self) -> list[dict[str, Any]]:
         if not self.root.is_dir():

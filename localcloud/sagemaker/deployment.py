@@ -16,8 +16,9 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from common.s3uri import split_s3_uri
 from localcloud.config import CloudConfig
-from localcloud.s3client import s3_client, split_s3_uri
+from localcloud.s3client import s3_client
 from localcloud.sagemaker.container import ModelContainer
 from localcloud.sagemaker.modelservers import ModelServerRegistry
 from localcloud.sagemaker.resources import RecordStore, now

@@ -16,9 +16,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from common.s3uri import split_s3_uri
 from localcloud.awswire import public
 from localcloud.config import CloudConfig
-from localcloud.s3client import s3_client, split_s3_uri
+from localcloud.s3client import s3_client
 from localcloud.sagemaker.deployment import Deployer
 from localcloud.sagemaker.modelservers import OBJECT2VEC, ModelServerRegistry
 from localcloud.sagemaker.resources import (
