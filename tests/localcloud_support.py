@@ -71,6 +71,8 @@ def load_echo(artifact: Path, threads: int) -> EchoModel:
         tag = member.read().decode() if member else ""
     if tag == "unloadable":
         raise ValueError("this echo model cannot be loaded")
+    if tag.startswith("slow-load"):  # a deployment that takes a while: time to kill the cloud during it
+        time.sleep(3)
     return EchoModel(tag)
 
 

@@ -53,6 +53,7 @@ class S3Service:
     def handle(self, request: Request) -> Response:
         if request.path.startswith("/moto-api") or request.path.startswith("/latest/"):
             raise AwsError("AccessDenied", "moto's management API is not exposed by the local cloud", 403)
+        self._check_upload(request)
         environ = self._environ(request)
         if request.method not in _MUTATING:
             return self._call(environ)
@@ -71,6 +72,22 @@ class S3Service:
                     500,
                 ) from exc
             return response
+
+    def _check_upload(self, request: Request) -> None:
+        """S3's NoSuchUpload for an upload id moto does not know (moto itself raises a KeyError: a 500),
+        e.g. an upload that was in progress when the local cloud was killed."""
+        upload_id = request.query_one("uploadId")
+        if upload_id is None:
+            return
+        bucket = self.mirror.backend.buckets.get(bucket_of(request) or "")
+        if bucket is not None and upload_id not in bucket.multiparts:
+            raise AwsError(
+                "NoSuchUpload",
+                "The specified upload does not exist. The upload ID may be invalid, or the upload may "
+                "have been aborted or completed.",
+                404,
+                fields={"UploadId": upload_id[:128]},
+            )
 
     def routes(self) -> list[Route]:
         return [
