@@ -489,3 +489,17 @@ def test_events_and_threads_are_independent_of_a_slow_reader(hostile: Cloud):
     finally:
         stop.set()
         thread.join()
+
+
+def test_get_functions_code_location_is_presigned(hostile: Cloud):
+    lam = hostile.client("lambda")
+    code = make_zip({"x.py": "def h(e, c):\n    return 1\n"})
+    lam.create_function(
+        FunctionName="located", Runtime="python3.12", Role=ROLE, Handler="x.h", Code={"ZipFile": code}
+    )
+    location = lam.get_function(FunctionName="located")["Code"]["Location"]
+    path = location.split(str(hostile.config.lambda_port), 1)[1]
+    assert "X-Amz-Signature=" in path
+    assert raw_request(hostile.config, hostile.config.lambda_port, "GET", path, sign=False)[2] == code
+    unsigned = path.split("?", 1)[0]
+    assert raw_request(hostile.config, hostile.config.lambda_port, "GET", unsigned, sign=False)[0] == 403
