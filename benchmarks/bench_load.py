@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import hashlib
 import io
 import json
 import os
@@ -217,7 +218,7 @@ def slow_upload(config: CloudConfig, outcome: dict[str, Any]) -> None:
     assert keys is not None
     body = b"s" * SLOW_UPLOAD
     request = AWSRequest("PUT", f"{config.url('s3')}/{BUCKET}/slow.bin", data=body)
-    request.headers["X-Amz-Content-SHA256"] = __import__("hashlib").sha256(body).hexdigest()
+    request.headers["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
     SigV4Auth(Credentials(keys.access_key_id, keys.secret_access_key), "s3", config.region).add_auth(request)
     head = f"PUT /{BUCKET}/slow.bin HTTP/1.1\r\nHost: 127.0.0.1:{config.s3_port}\r\n"
     head += "".join(f"{k}: {v}\r\n" for k, v in request.headers.items())
@@ -266,7 +267,7 @@ def signature_cost(config: CloudConfig, iterations: int) -> dict[str, dict[str, 
         port = config.port(service)
         request = AWSRequest(method, f"http://127.0.0.1:{port}{path}", data=body)
         if service == "s3":
-            request.headers["X-Amz-Content-SHA256"] = __import__("hashlib").sha256(body).hexdigest()
+            request.headers["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
         SigV4Auth(credentials, service, config.region).add_auth(request)
         headers = Message()
         headers["Host"] = f"127.0.0.1:{port}"
