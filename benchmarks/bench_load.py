@@ -27,6 +27,7 @@ import tempfile
 import threading
 import time
 import zipfile
+from dataclasses import replace
 from email.message import Message
 from pathlib import Path
 from typing import Any
@@ -39,6 +40,7 @@ from botocore.awsrequest import AWSRequest
 from botocore.config import Config
 from botocore.credentials import Credentials
 
+from benchmarks.bench_serving import cloud_on_free_ports, percentiles
 from benchmarks.machine import describe, machine, write_report
 from localcloud import CloudConfig, env_vars, start, stop
 from localcloud.credentials import load_credentials
@@ -68,24 +70,9 @@ def load_constant_model(artifact: Path, threads: int) -> ConstantModel:
     return ConstantModel()
 
 
-def free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    for sock in sockets:
-        sock.bind(("127.0.0.1", 0))
-    ports = [sock.getsockname()[1] for sock in sockets]
-    for sock in sockets:
-        sock.close()
-    return ports
-
-
 def make_config(state_dir: Path) -> CloudConfig:
-    s3, sagemaker, lambda_ = free_ports(3)
-    return CloudConfig.from_env(
-        {},
-        state_dir=state_dir,
-        s3_port=s3,
-        sagemaker_port=sagemaker,
-        lambda_port=lambda_,
+    return replace(
+        cloud_on_free_ports(state_dir),
         lambda_max_concurrency=CLIENTS,
         model_servers=("*/bench-model:*=benchmarks.bench_load:load_constant_model",),
     )
@@ -285,15 +272,6 @@ def signature_cost(config: CloudConfig, iterations: int) -> dict[str, dict[str, 
             "p99_us": round(float(np.percentile(samples, 99)), 1),
         }
     return results
-
-
-def percentiles(samples_ms: list[float]) -> dict[str, float]:
-    values = np.asarray(samples_ms)
-    return {
-        "n": len(values),
-        "p50_ms": round(float(np.percentile(values, 50)), 3),
-        "p99_ms": round(float(np.percentile(values, 99)), 3),
-    }
 
 
 def measure(total: int) -> dict[str, Any]:
