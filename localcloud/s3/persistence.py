@@ -25,9 +25,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from moto.core import DEFAULT_ACCOUNT_ID
 from moto.s3.models import FakeKey, S3Backend, s3_backends
 
+from localcloud.config import ACCOUNT_ID
 from localcloud.storage import atomic_write_bytes, atomic_write_json, clean_trash, read_json, remove_tree
 
 _SAFE_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,254}$")
@@ -35,8 +35,9 @@ _MANIFEST_VERSION = 1
 
 
 def s3_backend() -> S3Backend:
-    """The backend every request lands in: moto maps our dummy credentials to its default account."""
-    return s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+    """The backend every request lands in: moto gives every access key it did not issue (ours) its
+    default account, which is our ACCOUNT_ID."""
+    return s3_backends[ACCOUNT_ID]["aws"]
 
 
 @dataclass(frozen=True)
@@ -115,10 +116,32 @@ class S3Mirror:
                 self._on_disk[bucket_name] = manifest
             self._drop_unreferenced_blobs(folder, {entry["blob"] for entry in objects.values()})
 
-    def sync_all(self) -> None:
-        names = set(self.backend.buckets) | {m["name"] for m in self._manifests()}
-        for name in sorted(names):
-            self.sync(name)
+    def revert(self, bucket_name: str) -> None:
+        """Put moto's copy of one bucket back to what is on disk (after a write to disk failed): objects
+        the disk does not have are deleted, objects that differ are put back from their blobs."""
+        with self.lock:
+            self._on_disk.pop(bucket_name, None)
+            folder = self._folder(bucket_name)
+            manifest = self._manifest(bucket_name, folder)
+            bucket = self.backend.buckets.get(bucket_name)
+            if bucket is None:
+                if manifest:
+                    self._restore_bucket(folder, manifest)
+                return
+            if not manifest:  # the bucket itself never reached the disk
+                for name in list(bucket.keys.keys()):
+                    self.backend.delete_object(bucket_name, name)
+                self.backend.delete_bucket(bucket_name)
+                return
+            objects = manifest["objects"]
+            for name, key in list(bucket.keys.items()):
+                if name not in objects:
+                    self.backend.delete_object(bucket_name, name)
+                elif not (isinstance(key, FakeKey) and ObjectEntry(**objects[name]).same_version(key)):
+                    self._restore_object(folder, bucket_name, name, objects[name])
+            for name, raw in objects.items():
+                if name not in bucket.keys:
+                    self._restore_object(folder, bucket_name, name, raw)
 
     def _sync_objects(self, folder: Path, bucket: Any, old: dict[str, dict]) -> dict[str, dict]:
         objects: dict[str, dict] = {}
@@ -161,22 +184,25 @@ class S3Mirror:
         bucket = self.backend.create_bucket(manifest["name"], manifest["region"])
         bucket.creation_date = datetime.fromisoformat(manifest["creation_date"])
         for name, raw in manifest["objects"].items():
-            entry = ObjectEntry(**raw)
-            key = self.backend.put_object(
-                manifest["name"],
-                name,
-                (folder / "blobs" / entry.blob).read_bytes(),
-                storage=entry.storage_class,
-                etag=entry.etag,
-                checksum_value=entry.checksum_value,
-                disable_notification=True,
-            )
-            key.metadata.clear()
-            key.metadata.update(entry.metadata)
-            key.checksum_algorithm = entry.checksum_algorithm
-            key.checksum_type, key.checksum_parts = entry.checksum_type, entry.checksum_parts
-            key.last_modified = datetime.fromisoformat(entry.last_modified)
+            self._restore_object(folder, manifest["name"], name, raw)
         return len(manifest["objects"])
+
+    def _restore_object(self, folder: Path, bucket_name: str, name: str, raw: dict[str, Any]) -> None:
+        entry = ObjectEntry(**raw)
+        key = self.backend.put_object(
+            bucket_name,
+            name,
+            (folder / "blobs" / entry.blob).read_bytes(),
+            storage=entry.storage_class,
+            etag=entry.etag,
+            checksum_value=entry.checksum_value,
+            disable_notification=True,
+        )
+        key.metadata.clear()
+        key.metadata.update(entry.metadata)
+        key.checksum_algorithm = entry.checksum_algorithm
+        key.checksum_type, key.checksum_parts = entry.checksum_type, entry.checksum_parts
+        key.last_modified = datetime.fromisoformat(entry.last_modified)
 
     def _manifests(self) -> list[dict[str, Any]]:
         if not self.root.is_dir():
