@@ -1,0 +1,1 @@
+"""The project's own checkov checks, loaded with `--external-checks-dir terraform/checks` (scripts/checkov)."""
