@@ -54,7 +54,7 @@ variable "prefixes" {
     condition = alltrue([
       for prefix in values(var.prefixes) : can(regex("^[A-Za-z0-9!_.*'()-]+(/[A-Za-z0-9!_.*'()-]+)*$", prefix))
     ])
-    error_message = "Each prefix must be a non-empty key prefix without a leading or trailing slash (e.g. object2vec/movielens/input)."
+    error_message = "Each prefix must be a non-empty key prefix without a leading or trailing slash (e.g. a/b/c)."
   }
 }
 

@@ -15,7 +15,7 @@ variable "description" {
 }
 
 variable "handler" {
-  description = "Entry point, `module.function` inside the package (e.g. `handlers.movie_retrieval.lambda_handler`)."
+  description = "Entry point, `module.function` inside the package."
   type        = string
 
   validation {

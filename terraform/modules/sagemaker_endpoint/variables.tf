@@ -9,7 +9,7 @@ variable "endpoint_name" {
 }
 
 variable "model_version" {
-  description = "Registered model version (e.g. `ratingModel-v0002-1a2b3c4d`): names the SageMaker Model and the EndpointConfig, so a new version creates both anew."
+  description = "Registered model version (`<endpoint>-v<NNNN>-<artifact digest>`): names the SageMaker Model and the EndpointConfig, so a new version creates both anew."
   type        = string
 
   validation {
