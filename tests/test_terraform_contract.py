@@ -13,6 +13,8 @@ import ast
 import importlib
 import json
 import re
+import subprocess
+import sys
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -21,7 +23,17 @@ import botocore.session
 import hcl2
 import pytest
 from botocore import xform_name
-from terraform_hcl import ROOT, TERRAFORM, Module, Statement, TypeExpr, statements, tf_files, type_errors
+from terraform_hcl import (
+    ROOT,
+    TERRAFORM,
+    Module,
+    Statement,
+    TypeExpr,
+    load_hcl,
+    statements,
+    tf_files,
+    type_errors,
+)
 
 from jobs import retrieval_index
 from jobs.stack import Stack
@@ -390,3 +402,61 @@ def test_state_and_generated_files_are_ignored() -> None:
     ignored = (ROOT / ".gitignore").read_text().splitlines()
     for pattern in ("*.tfstate", "terraform/build.auto.tfvars.json", "terraform/models.auto.tfvars.json"):
         assert pattern in ignored
+
+
+# --- module conventions (terraform-aws-modules) --------------------------------------------------
+
+MODULE_FILES = {"main.tf", "variables.tf", "outputs.tf", "versions.tf", "README.md"}
+
+
+def _module_folders() -> list[Path]:
+    return [TERRAFORM, *sorted(path for path in (TERRAFORM / "modules").iterdir() if path.is_dir())]
+
+
+def test_every_module_has_the_five_files_typed_described_variables_and_outputs() -> None:
+    assert {path.name for path in _module_folders()[1:]} >= {
+        "data_bucket",
+        "iam",
+        "lambda_layer",
+        "lambda_function",
+        "sagemaker_endpoint",
+    }
+    for folder in _module_folders():
+        where = folder.relative_to(ROOT)
+        assert {path.name for path in folder.iterdir()} >= MODULE_FILES, where
+        module = Module.load(folder)
+        for name, body in module.variables.items():
+            assert body.get("type"), f"{where}: variable {name} has no type"
+            assert len(body.get("description", "")) >= 10, f"{where}: variable {name} has no description"
+        for name, body in module.outputs.items():
+            assert len(body.get("description", "")) >= 10, f"{where}: output {name} has no description"
+        versions = load_hcl(folder / "versions.tf")["terraform"][0]
+        assert versions["required_version"].startswith(">="), where
+        aws = versions["required_providers"][0]["aws"]
+        assert aws["source"] == "hashicorp/aws", where
+        assert aws["version"] in ("~> 6.0", ">= 6.0, < 7.0"), where
+
+
+def test_closed_sets_are_validated() -> None:
+    """Variables whose valid values are a closed set say so with a validation block."""
+    closed = {"lambda_runtime", "lambda_architecture", "runtime", "architecture", "log_retention_days"}
+    for folder in _module_folders():
+        for name, body in Module.load(folder).variables.items():
+            if name in closed:
+                assert body.get("validation"), f"{folder.relative_to(ROOT)}: {name} has no validation"
+
+
+def test_provider_has_default_tags(root: Module) -> None:
+    provider = load_hcl(TERRAFORM / "main.tf")["provider"][0]["aws"]
+    assert provider["region"] == "var.region"
+    assert "Project" in provider["default_tags"][0]["tags"]
+
+
+def test_module_readmes_are_current() -> None:
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "terraform-docs"), "--check"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr

@@ -1,1 +1,1 @@
-"""The project's own checkov checks, loaded with `--external-checks-dir terraform/checks` (scripts/checkov)."""
+"""The project's own checkov checks, for scripts/checkov (`--external-checks-dir terraform/checks`)."""

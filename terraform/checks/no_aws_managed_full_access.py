@@ -16,7 +16,9 @@ from checkov.common.models.enums import CheckCategories, CheckResult
 from checkov.terraform.checks.resource.base_resource_check import BaseResourceCheck
 
 # arn:<partition>:iam::aws:policy/[path/]<Name>FullAccess — AWS's own account id is the literal "aws".
-AWS_MANAGED_FULL_ACCESS = re.compile(r"^arn:aws[a-z-]*:iam::aws:policy/(?:[\w+=,.@-]+/)*[\w+=,.@-]*FullAccess$")
+AWS_MANAGED_FULL_ACCESS = re.compile(
+    r"^arn:aws[a-z-]*:iam::aws:policy/(?:[\w+=,.@-]+/)*[\w+=,.@-]*FullAccess$"
+)
 
 # Resource type -> the arguments that name managed policies.
 POLICY_ARGUMENTS = {
