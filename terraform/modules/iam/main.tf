@@ -236,6 +236,13 @@ resource "aws_iam_role" "function" {
   name               = "${var.name_prefix}-${each.key}"
   description        = "Lambda function ${each.key}: its own endpoints, keys and log group"
   assume_role_policy = data.aws_iam_policy_document.lambda_assume.json
+
+  lifecycle {
+    precondition {
+      condition     = length("${var.name_prefix}-${each.key}") <= 64
+      error_message = "Role name ${var.name_prefix}-${each.key} is longer than IAM's 64 characters: shorten name_prefix."
+    }
+  }
 }
 
 resource "aws_iam_role_policy" "function" {
