@@ -119,7 +119,9 @@ def checkov_report() -> dict:
     return checkov_json("--directory", TERRAFORM, "--external-checks-dir", TERRAFORM / "checks")
 
 
+# The first run creates .venv-checkov (about 2 minutes on a fresh machine), inside the first test.
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_checkov_finds_nothing(checkov_report: dict) -> None:
     failed = [
         f"{c['check_id']} {c['resource']} ({c['file_path']}:{c['file_line_range'][0]})"
@@ -131,6 +133,7 @@ def test_checkov_finds_nothing(checkov_report: dict) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_checkov_skips_are_few_and_explained(checkov_report: dict) -> None:
     """Each skip is an inline `#checkov:skip=ID:reason` in a module; checkov reports it once per module
     instance, so the decisions are counted by (check, file, resource)."""
@@ -143,6 +146,7 @@ def test_checkov_skips_are_few_and_explained(checkov_report: dict) -> None:
 
 
 @pytest.mark.slow
+@pytest.mark.timeout(900)
 def test_full_access_check_fires_on_aws_managed_policies() -> None:
     report = checkov_json(
         "--directory",
