@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from jobs.backends.aws.lambda_layer import LayerSpec, build_layer, sha256_base64, write_deterministic_zip
-from jobs.errors import StackError
+from jobs.stack.errors import StackError
 
 
 def _python312() -> str | None:

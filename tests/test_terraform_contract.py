@@ -35,8 +35,8 @@ from terraform_hcl import (
     type_errors,
 )
 
-from jobs import retrieval_index
-from jobs.stack import Stack
+from handlers import contract
+from jobs.stack.names import Stack
 
 STACK_VARS = TERRAFORM / "stack.auto.tfvars.json"
 HANDLERS = ROOT / "handlers"
@@ -103,7 +103,6 @@ def iam() -> Module:
 
 def test_stack_vars_name_what_jobs_stack_names(stack_vars: dict) -> None:
     stack = Stack()
-    assert stack_vars["region"] == stack.region
     assert stack_vars["bucket_name"] == stack.bucket
     assert stack_vars["prefixes"] == {
         "data": stack.data_prefix,
@@ -231,6 +230,18 @@ def _handler_modules(module: str) -> list[Path]:
     return [HANDLERS / f"{name}.py" for name in seen]
 
 
+def _strings(node: ast.expr) -> list[str]:
+    """The strings an argument can be: a literal, a `contract.NAME`, or either branch of `a if c else b`."""
+    if isinstance(node, ast.Constant) and isinstance(node.value, str):
+        return [node.value]
+    if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "contract":
+        value = getattr(contract, node.attr)
+        return [value] if isinstance(value, str) else []
+    if isinstance(node, ast.IfExp):
+        return _strings(node.body) + _strings(node.orelse)
+    return []
+
+
 def handler_code(handler: str) -> HandlerCode:
     module = handler.split(".")[1]
     required, read, calls, data_files = set(), set(), set(), []
@@ -239,13 +250,13 @@ def handler_code(handler: str) -> HandlerCode:
             if not isinstance(node, ast.Call):
                 continue
             name = node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
-            strings = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
-            if name in ("env", "env_float") and strings:
-                read |= set(strings) if name == "env" else {strings[0]}
+            first = _strings(node.args[0]) if node.args else []
+            if name in ("env", "env_float") and first:
+                read |= set(first)
                 if name == "env" and not any(k.arg == "default" for k in node.keywords):
-                    required.add(strings[0])
-            elif name == "data_file" and strings:
-                data_files.append(strings[0])
+                    required |= set(first)
+            elif name == "data_file" and len(node.args) > 1:
+                data_files += _strings(node.args[1])
             if isinstance(node.func, ast.Attribute) and name in _aws_operations():
                 calls.add(name)
     return HandlerCode(frozenset(required), frozenset(read), frozenset(calls), tuple(sorted(set(data_files))))
@@ -318,7 +329,9 @@ def test_each_function_invokes_and_reads_only_its_own(stack_vars: dict) -> None:
         else:  # retrieval: the index folder of its endpoint, pointer and versions
             folder = f"{environment['INDEX_PREFIX']}/{environment['ENDPOINT_NAME']}/"
             assert function["reads_keys"] == [folder], name
-            assert retrieval_index.pointer_key(stack, environment["ENDPOINT_NAME"]).startswith(folder)
+            endpoint = environment[contract.ENDPOINT_NAME]
+            assert contract.index_pointer_key(stack.index_prefix, endpoint).startswith(folder)
+            assert contract.index_object_key(stack.index_prefix, endpoint, "v1").startswith(folder)
 
 
 def test_endpoint_arns_are_lower_cased(iam: Module) -> None:

@@ -24,7 +24,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
-from jobs.errors import StackError
+from jobs.stack.errors import StackError
 
 DISTRIBUTION = "object2vec-recommender"
 # Bump when the way a layer is built changes, so cached zips of the old recipe are not reused.

@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from jobs.stack.errors import StackError
+
 INSTALL_HINT = (
     "install Terraform >= 1.9 and put it on PATH (https://developer.hashicorp.com/terraform/install)"
 )
@@ -34,7 +36,7 @@ _PROGRESS_TYPES = frozenset(
 _AUTOMATION_ENV = {"TF_IN_AUTOMATION": "1", "TF_INPUT": "0", "CHECKPOINT_DISABLE": "1"}
 
 
-class TerraformError(Exception):
+class TerraformError(StackError):
     """A terraform command failed, or could not run; the message is one line."""
 
 
