@@ -28,6 +28,10 @@ class Backend(Protocol):
     @property
     def region(self) -> str: ...
 
+    def plan(self, log: Log) -> None:
+        """Say what `provision` would change, changing nothing."""
+        ...
+
     def provision(self, log: Log) -> Clients:
         """Bring the platform up and make the stack's bucket exist (idempotent); the stack's clients."""
         ...
@@ -44,6 +48,10 @@ class Backend(Protocol):
         """The image, role and instance type the stack's training jobs run with."""
         ...
 
+    def training_log(self, clients: Clients, job_name: str) -> Callable[[], list[str]]:
+        """A reader of the job's log: each call returns the lines written since the previous call."""
+        ...
+
     def deploy_models(self, clients: Clients, records: Sequence[ModelRecord], log: Log) -> None:
         """Make each record's endpoint serve it, and wait until it does."""
         ...
@@ -54,4 +62,8 @@ class Backend(Protocol):
 
     def environment(self) -> dict[str, str]:
         """What `make env` prints: variables that let boto3 and the aws CLI reach the stack."""
+        ...
+
+    def closing_line(self) -> str:
+        """What every stack command prints last (on AWS: how to stop paying), or nothing."""
         ...

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +22,7 @@ from jobs.stack.names import ModelSlot, Stack
 
 _EPOCH = re.compile(r"epoch (\d+)/(\d+)")
 FINAL_STATES = ("Completed", "Failed", "Stopped")
+LAST_LOG_LINES = 20  # kept while a job runs, so a failure can show how it ended
 
 
 @dataclass(frozen=True)
@@ -80,12 +83,25 @@ def create_job(
     )
 
 
-def wait_for_job(sagemaker: Any, name: str, slot: ModelSlot, *, poll: float = 0.5) -> FinishedJob:
-    """Poll until the job ends; a bar follows the epochs the job reports in its status message."""
+def wait_for_job(
+    sagemaker: Any,
+    name: str,
+    slot: ModelSlot,
+    *,
+    poll: float = 0.5,
+    log_lines: Callable[[], list[str]] | None = None,
+) -> FinishedJob:
+    """Poll until the job ends; a bar follows the epochs the job reports in its status message, and
+    the job's log lines (from `log_lines`, which returns the new ones per call) are printed above it.
+    A failed job's error carries its FailureReason, after its last log lines."""
     bar = tqdm(desc=f"train {slot.endpoint}", unit="epoch", total=None, leave=True)
+    recent: deque[str] = deque(maxlen=LAST_LOG_LINES)
     try:
         while True:
             job = sagemaker.describe_training_job(TrainingJobName=name)
+            for line in log_lines() if log_lines else []:
+                bar.write(f"  {name}: {line}")
+                recent.append(line)
             _advance(bar, job)
             if job["TrainingJobStatus"] in FINAL_STATES:
                 if job["TrainingJobStatus"] == "Completed" and bar.total:
@@ -96,7 +112,8 @@ def wait_for_job(sagemaker: Any, name: str, slot: ModelSlot, *, poll: float = 0.
         bar.close()
     if job["TrainingJobStatus"] != "Completed":
         reason = job.get("FailureReason", "no reason given")
-        raise StackError(f"training job {name} {job['TrainingJobStatus'].lower()}: {reason}")
+        last = f" (last log line: {recent[-1]})" if recent else ""
+        raise StackError(f"training job {name} {job['TrainingJobStatus'].lower()}: {reason}{last}")
     started, ended = job.get("TrainingStartTime"), job.get("TrainingEndTime")
     return FinishedJob(
         name=name,
