@@ -35,6 +35,16 @@ class TrainingTarget:
 
 
 @dataclass(frozen=True)
+class JobLog:
+    """A training job's log, as its backend reads it: `read` returns the lines written since its last call.
+    `echo` shows them while the job runs (on AWS the only sign of progress; locally the job's status
+    messages already drive the bar); either way a failure names the last line."""
+
+    read: Callable[[], list[str]]
+    echo: bool
+
+
+@dataclass(frozen=True)
 class FinishedJob:
     name: str
     slot: ModelSlot
@@ -89,18 +99,19 @@ def wait_for_job(
     slot: ModelSlot,
     *,
     poll: float = 0.5,
-    log_lines: Callable[[], list[str]] | None = None,
+    log: JobLog | None = None,
 ) -> FinishedJob:
     """Poll until the job ends; a bar follows the epochs the job reports in its status message, and
-    the job's log lines (from `log_lines`, which returns the new ones per call) are printed above it.
-    A failed job's error carries its FailureReason, after its last log lines."""
+    the job's log lines are printed above it when `log.echo`. A failed job's error carries its
+    FailureReason and its last log line."""
     bar = tqdm(desc=f"train {slot.endpoint}", unit="epoch", total=None, leave=True)
     recent: deque[str] = deque(maxlen=LAST_LOG_LINES)
     try:
         while True:
             job = sagemaker.describe_training_job(TrainingJobName=name)
-            for line in log_lines() if log_lines else []:
-                bar.write(f"  {name}: {line}")
+            for line in log.read() if log else []:
+                if log.echo:
+                    bar.write(f"  {name}: {line}")
                 recent.append(line)
             _advance(bar, job)
             if job["TrainingJobStatus"] in FINAL_STATES:
