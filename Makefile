@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 O2V := $(PY) -m jobs
-# The backend every stack command uses (the CLI reads BACKEND; BUCKET_NAME too, when set).
+# The backend every stack command uses: local (default) or aws (the CLI reads BACKEND; BUCKET_NAME too).
 BACKEND ?= local
 export BACKEND
 # Set to e.g. https://download.pytorch.org/whl/cpu to get a CPU-only torch on Linux.
@@ -33,7 +33,7 @@ $(BENCH_READY): $(VENV_READY)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	@touch $@
 
-.PHONY: help venv test lint format data stats demo apply train test-events destroy env status \
+.PHONY: help venv test lint format data stats demo plan apply train test-events destroy env status \
 	bench bench-ingest bench-model bench-serving bench-load ci-clean clean
 
 help: ## List the targets
@@ -63,7 +63,10 @@ demo: apply train test-events ## The whole workshop on this machine: apply, trai
 	@echo "The stack is up. Talk to it with boto3 or the aws CLI:  eval \"\$$(make -s env)\""
 	@echo "Tear it down with:  make destroy"
 
-apply: $(VENV_READY) ## Start the local cloud, create the bucket, upload the data, deploy both functions
+plan: $(VENV_READY) ## BACKEND=aws: terraform plan of the whole stack (builds the zips; changes nothing)
+	$(O2V) plan
+
+apply: $(VENV_READY) ## Bring the stack up (local cloud, or terraform apply on AWS), upload the data, deploy both functions
 	$(O2V) apply
 
 train: $(VENV_READY) ## Train, register and deploy ratingModel, recommendationModel, topNModel; build the index
@@ -72,7 +75,7 @@ train: $(VENV_READY) ## Train, register and deploy ratingModel, recommendationMo
 test-events: $(VENV_READY) ## Invoke the functions with every event in events/ and print the answers
 	$(O2V) test-events
 
-destroy: $(VENV_READY) ## Delete what apply and train created, stop the local cloud, remove its state
+destroy: $(VENV_READY) ## Delete what apply and train created (local cloud and its state, or terraform destroy)
 	$(O2V) destroy
 
 env: $(VENV_READY) ## Print export lines for boto3 and the aws CLI: eval "$(make -s env)"

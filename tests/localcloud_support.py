@@ -76,6 +76,20 @@ def load_echo(artifact: Path, threads: int) -> EchoModel:
     return EchoModel(tag)
 
 
+class ScoresModel:
+    """Answers like Object2Vec's rating regressor: one score per instance, whatever the pair."""
+
+    def invoke(self, body: bytes, content_type: str, accept: str | None) -> tuple[bytes, str]:
+        instances = json.loads(body)["instances"]
+        return json.dumps(
+            {"predictions": [{"scores": [3.5]} for _ in instances]}
+        ).encode(), "application/json"
+
+
+def load_scores(artifact: Path, threads: int) -> ScoresModel:
+    return ScoresModel()
+
+
 def echo_artifact(tag: str) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz") as tar:

@@ -18,7 +18,7 @@ from jobs.stack.names import DEFAULT_BUCKET
     show_default=True,
     envvar="BACKEND",
     show_envvar=True,
-    help="Where the stack runs (the AWS backend arrives with the Terraform modules).",
+    help="Where the stack runs: this machine's local cloud, or an AWS account through Terraform.",
 )
 @click.option(
     "--bucket",
@@ -42,7 +42,7 @@ def cli(ctx: click.Context, backend: str, bucket: str) -> None:
 cli.add_command(data.data)
 cli.add_command(object2vec.object2vec)
 cli.add_command(cloud.cloud)
-for command in (stack.apply, stack.train, stack.test_events, stack.destroy, stack.env):
+for command in (stack.plan, stack.apply, stack.train, stack.test_events, stack.destroy, stack.env):
     cli.add_command(command)
 
 

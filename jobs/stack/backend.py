@@ -15,7 +15,7 @@ from typing import Protocol
 from jobs.stack.clients import Clients
 from jobs.stack.names import Stack
 from jobs.stack.registry import ModelRecord
-from jobs.stack.training_jobs import TrainingTarget
+from jobs.stack.training_jobs import JobLog, TrainingTarget
 
 Log = Callable[[str], None]
 
@@ -27,6 +27,10 @@ class Backend(Protocol):
 
     @property
     def region(self) -> str: ...
+
+    def plan(self, log: Log) -> None:
+        """Say what `provision` would change, changing nothing."""
+        ...
 
     def provision(self, log: Log) -> Clients:
         """Bring the platform up and make the stack's bucket exist (idempotent); the stack's clients."""
@@ -44,6 +48,10 @@ class Backend(Protocol):
         """The image, role and instance type the stack's training jobs run with."""
         ...
 
+    def training_log(self, clients: Clients, job_name: str) -> JobLog:
+        """The job's log: a reader of the lines written since its last call, and whether to show them."""
+        ...
+
     def deploy_models(self, clients: Clients, records: Sequence[ModelRecord], log: Log) -> None:
         """Make each record's endpoint serve it, and wait until it does."""
         ...
@@ -54,4 +62,8 @@ class Backend(Protocol):
 
     def environment(self) -> dict[str, str]:
         """What `make env` prints: variables that let boto3 and the aws CLI reach the stack."""
+        ...
+
+    def closing_line(self) -> str:
+        """What every stack command prints last (on AWS: how to stop paying), or nothing."""
         ...

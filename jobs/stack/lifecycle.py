@@ -79,7 +79,8 @@ def train(
         log(f"training job {names[slot.endpoint]} submitted ({slot.profile} profile on {slot.task})")
     records = []
     for slot in stack.models:
-        job = wait_for_job(clients.sagemaker, names[slot.endpoint], slot)
+        name = names[slot.endpoint]
+        job = wait_for_job(clients.sagemaker, name, slot, log=backend.training_log(clients, name))
         metrics = ", ".join(f"{k} {v:.4f}" for k, v in sorted(job.metrics.items()))
         log(f"{job.name} completed in {job.seconds:.0f} s: {metrics}")
         record = register(

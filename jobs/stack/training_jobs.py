@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 import time
+from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,6 +22,7 @@ from jobs.stack.names import ModelSlot, Stack
 
 _EPOCH = re.compile(r"epoch (\d+)/(\d+)")
 FINAL_STATES = ("Completed", "Failed", "Stopped")
+LAST_LOG_LINES = 20  # kept while a job runs, so a failure can show how it ended
 
 
 @dataclass(frozen=True)
@@ -29,6 +32,16 @@ class TrainingTarget:
     image: str
     role_arn: str
     instance_type: str
+
+
+@dataclass(frozen=True)
+class JobLog:
+    """A training job's log, as its backend reads it: `read` returns the lines written since its last call.
+    `echo` shows them while the job runs (on AWS the only sign of progress; locally the job's status
+    messages already drive the bar); either way a failure names the last line."""
+
+    read: Callable[[], list[str]]
+    echo: bool
 
 
 @dataclass(frozen=True)
@@ -80,12 +93,26 @@ def create_job(
     )
 
 
-def wait_for_job(sagemaker: Any, name: str, slot: ModelSlot, *, poll: float = 0.5) -> FinishedJob:
-    """Poll until the job ends; a bar follows the epochs the job reports in its status message."""
+def wait_for_job(
+    sagemaker: Any,
+    name: str,
+    slot: ModelSlot,
+    *,
+    poll: float = 0.5,
+    log: JobLog | None = None,
+) -> FinishedJob:
+    """Poll until the job ends; a bar follows the epochs the job reports in its status message, and
+    the job's log lines are printed above it when `log.echo`. A failed job's error carries its
+    FailureReason and its last log line."""
     bar = tqdm(desc=f"train {slot.endpoint}", unit="epoch", total=None, leave=True)
+    recent: deque[str] = deque(maxlen=LAST_LOG_LINES)
     try:
         while True:
             job = sagemaker.describe_training_job(TrainingJobName=name)
+            for line in log.read() if log else []:
+                if log.echo:
+                    bar.write(f"  {name}: {line}")
+                recent.append(line)
             _advance(bar, job)
             if job["TrainingJobStatus"] in FINAL_STATES:
                 if job["TrainingJobStatus"] == "Completed" and bar.total:
@@ -96,7 +123,8 @@ def wait_for_job(sagemaker: Any, name: str, slot: ModelSlot, *, poll: float = 0.
         bar.close()
     if job["TrainingJobStatus"] != "Completed":
         reason = job.get("FailureReason", "no reason given")
-        raise StackError(f"training job {name} {job['TrainingJobStatus'].lower()}: {reason}")
+        last = f" (last log line: {recent[-1]})" if recent else ""
+        raise StackError(f"training job {name} {job['TrainingJobStatus'].lower()}: {reason}{last}")
     started, ended = job.get("TrainingStartTime"), job.get("TrainingEndTime")
     return FinishedJob(
         name=name,
