@@ -58,23 +58,11 @@ OBJECT = b"o" * 1024
 SLOW_UPLOAD = 1 << 20
 
 
-class ConstantModel:
-    """The model server of the benchmark: a fixed rating, so the model costs nothing measurable."""
-
-    def invoke(self, body: bytes, content_type: str, accept: str | None) -> tuple[bytes, str]:
-        count = len(json.loads(body)["instances"])
-        return json.dumps({"predictions": [{"scores": [3.5]}] * count}).encode(), "application/json"
-
-
-def load_constant_model(artifact: Path, threads: int) -> ConstantModel:
-    return ConstantModel()
-
-
 def make_config(state_dir: Path) -> CloudConfig:
     return replace(
         cloud_on_free_ports(state_dir),
         lambda_max_concurrency=CLIENTS,
-        model_servers=("*/bench-model:*=benchmarks.bench_load:load_constant_model",),
+        model_servers=("*/bench-model:*=benchmarks.constant_model:load",),
     )
 
 
