@@ -210,15 +210,14 @@ class AwsRequestHandler(BaseHTTPRequestHandler):
         if refusal is None and path == HEALTH_PATH:
             self._send(server.health(), request_id)
             return
+        found = server.find(self.command, path)
+        if refusal is not None:  # before anything else; in the shape of the route it was meant for
+            self._refuse(refusal, found[0] if found else None, request_id)
+            return
         try:
             chunked, length = self._framing()
         except MalformedBody as exc:
             self._fail(AwsError("SerializationException", str(exc)), None, request_id)
-            return
-        found = server.find(self.command, path)
-        if refusal is not None:  # answered in the shape of the route it was meant for
-            self._skip_body(chunked, length, REFUSED_DRAIN)  # a stranger's body is barely read
-            self._send(server.render_error(refusal, found[0] if found else None), request_id)
             return
         if found is None:
             self._skip_body(chunked, length)
@@ -247,6 +246,16 @@ class AwsRequestHandler(BaseHTTPRequestHandler):
             log.exception("%s %s failed", request.method, request.path)
             error = AwsError("InternalFailure", f"{type(exc).__name__}: {exc}", 500)
             return self.server.render_error(error, r)
+
+    def _refuse(self, refusal: AwsError, r: Route | None, request_id: str) -> None:
+        """Answer a request the gate refused. At most REFUSED_DRAIN bytes of its body are read (so the
+        client can still read the answer), and a body with broken framing just ends the connection."""
+        try:
+            chunked, length = self._framing()
+            self._skip_body(chunked, length, REFUSED_DRAIN)
+        except MalformedBody:
+            self.close_connection = True
+        self._send(self.server.render_error(refusal, r), request_id)
 
     def _fail(self, error: AwsError, r: Route | None, request_id: str) -> None:
         """Answer a request whose framing is lost: nothing after it on this connection can be parsed."""

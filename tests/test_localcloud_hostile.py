@@ -532,3 +532,14 @@ def test_a_request_signed_20_minutes_ago_is_refused(hostile: Cloud, service: str
         call = client.list_buckets if service == "s3" else client.list_functions
         got, _, status, _ = error_of(call)
     assert (got, status) == (code, 403)
+
+
+def test_a_foreign_origin_is_refused_before_the_request_is_even_parsed(hostile: Cloud):
+    port = hostile.config.lambda_port
+    answer = send_raw(
+        port,
+        f"POST /2015-03-31/functions HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nOrigin: https://evil.example\r\n"
+        "Content-Length: abc\r\n\r\n".encode(),
+    )
+    assert answer.startswith(b"HTTP/1.1 403 ")
+    assert b"x-amzn-ErrorType: AccessDeniedException" in answer
