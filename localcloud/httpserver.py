@@ -29,7 +29,7 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 from typing import Any, Protocol
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from localcloud.awswire import HEALTH_PATH, AwsError, Request, Response, Route, health_response
+from localcloud.awswire import HEALTH_PATH, AwsError, Request, Response, Route, health_response, shown
 
 log = logging.getLogger("localcloud")
 
@@ -38,6 +38,8 @@ MAX_CHUNK_LINE = 4096
 # Bodies of unknown routes and the unread rest of refused ones are drained up to this much, then the
 # connection is closed instead.
 MAX_DRAIN = 8 * 1024 * 1024
+# ... and for a request the gate refused (its sender may not even have a key), much less.
+REFUSED_DRAIN = 64 * 1024
 _DIGITS = re.compile(r"[0-9]{1,18}")
 
 
@@ -215,12 +217,14 @@ class AwsRequestHandler(BaseHTTPRequestHandler):
             return
         found = server.find(self.command, path)
         if refusal is not None:  # answered in the shape of the route it was meant for
-            self._skip_body(chunked, length)
+            self._skip_body(chunked, length, REFUSED_DRAIN)  # a stranger's body is barely read
             self._send(server.render_error(refusal, found[0] if found else None), request_id)
             return
         if found is None:
             self._skip_body(chunked, length)
-            error = AwsError("UnknownOperationException", f"No operation at {self.command} {path}", 404)
+            error = AwsError(
+                "UnknownOperationException", f"No operation at {self.command} {shown(path)}", 404
+            )
             self._send(server.render_error(error, None), request_id)
             return
         r, params = found
@@ -330,15 +334,15 @@ class AwsRequestHandler(BaseHTTPRequestHandler):
             if self.rfile.readline(MAX_CHUNK_LINE) not in (b"\r\n", b"\n"):
                 raise MalformedBody("Malformed chunked request body: no line break after a chunk")
 
-    def _skip_body(self, chunked: bool, length: int) -> None:
+    def _skip_body(self, chunked: bool, length: int, limit: int = MAX_DRAIN) -> None:
         """Drop a body nobody will read; a large one ends the connection instead of being read."""
         if not chunked and length == 0:
             return
         try:
-            _, size = self._read_body(chunked, length, MAX_DRAIN)
+            _, size = self._read_body(chunked, length, limit)
         except MalformedBody:
-            size = MAX_DRAIN + 1
-        if size > MAX_DRAIN:
+            size = limit + 1
+        if size > limit:
             self.close_connection = True
 
     def _refuse_body(self, r: Route, size: int, chunked: bool, request_id: str) -> None:

@@ -134,16 +134,22 @@ def raw_request(
     port: int,
     method: str,
     path: str,
-    body: bytes = b"",
+    body: bytes | Iterable[bytes] = b"",
     headers: dict[str, str] | None = None,
     *,
     sign: bool = True,
 ) -> tuple[int, dict[str, str], bytes]:
-    """One request on a fresh connection, signed with the stack's keys unless `sign` is False."""
-    headers = signed_headers(config, port, method, path, body, headers) if sign else dict(headers or {})
+    """One request without boto3 on a fresh connection, signed with the stack's keys unless `sign` is
+    False: bytes go with Content-Length, an iterable goes with `Transfer-Encoding: chunked`, one chunk
+    per item. Status, headers (lower-case names) and body."""
+    if not isinstance(body, bytes):
+        body = list(body)
+    if sign:
+        whole = body if isinstance(body, bytes) else b"".join(body)
+        headers = signed_headers(config, port, method, path, whole, headers)
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
-        connection.request(method, path, body=body, headers=headers)
+        connection.request(method, path, body=body, headers=headers or {})
         response = connection.getresponse()
         return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
     finally:
@@ -157,21 +163,8 @@ def raw_post(
     body: bytes | Iterable[bytes],
     headers: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
-    """A signed POST without boto3 on a fresh connection: bytes go with Content-Length, an iterable goes
-    with `Transfer-Encoding: chunked`, one chunk per item. Status, headers (lower-case names) and body."""
-    if isinstance(body, bytes):
-        whole = body
-    else:
-        body = list(body)
-        whole = b"".join(body)
-    headers = signed_headers(config, port, "POST", path, whole, headers)
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-    try:
-        connection.request("POST", path, body=body, headers=headers)
-        response = connection.getresponse()
-        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
-    finally:
-        connection.close()
+    """A signed POST (see raw_request)."""
+    return raw_request(config, port, "POST", path, body, headers)
 
 
 def pieces(data: bytes, size: int = 1 << 20) -> Iterator[bytes]:

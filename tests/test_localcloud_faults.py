@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import socket
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -119,6 +120,32 @@ def test_kill_9_during_a_deployment_keeps_the_old_model_then_finishes_it(fresh: 
     assert json.loads(runtime.invoke_endpoint(EndpointName="ep", Body=b"{}")["Body"].read())["tag"] == (
         "slow-load-new"
     )
-    assert len(list(artifacts.iterdir())) == 1  # the old deployment's folder is gone, no orphan
+    wait_until(lambda: len(list(artifacts.iterdir())) == 1)  # the old deployment's folder goes, no orphan
     assert json.loads(fresh.client("lambda").invoke(FunctionName="survivor")["Payload"].read()) == "alive"
     assert sm.describe_model(ModelName="ep")["ModelName"] == "ep"
+
+
+def test_every_acknowledged_concurrent_put_survives_a_kill_9(fresh: Cloud):
+    """Concurrent writes share disk writes (group commit); each is acknowledged only once it is on disk."""
+    pid = fresh.start()
+    fresh.client("s3").create_bucket(Bucket="burst")
+
+    def writer(n: int) -> list[str]:
+        s3 = fresh.client("s3")
+        keys = [f"w{n}/{i}" for i in range(25)]
+        for key in keys:
+            s3.put_object(Bucket="burst", Key=key, Body=key.encode())
+        return keys
+
+    with ThreadPoolExecutor(8) as pool:
+        written = [key for keys in pool.map(writer, range(8)) for key in keys]
+    fresh.kill9(pid)
+    fresh.start()
+    s3 = fresh.client("s3")
+    listed = [
+        o["Key"]
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket="burst")
+        for o in page.get("Contents", [])
+    ]
+    assert sorted(listed) == sorted(written)
+    assert s3.get_object(Bucket="burst", Key="w7/24")["Body"].read() == b"w7/24"

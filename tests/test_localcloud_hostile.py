@@ -7,6 +7,7 @@ quickly; everything else is the defaults.
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import socket
@@ -169,7 +170,7 @@ def test_a_web_page_cannot_create_or_run_a_function(hostile: Cloud):
             "Runtime": "python3.12",
             "Role": ROLE,
             "Handler": "x.handler",
-            "Code": {"ZipFile": __import__("base64").b64encode(make_zip({"x.py": "x=1"})).decode()},
+            "Code": {"ZipFile": base64.b64encode(make_zip({"x.py": "x=1"})).decode()},
         }
     ).encode()
     port, path = hostile.config.lambda_port, "/2015-03-31/functions"
@@ -379,6 +380,16 @@ def test_control_plane_bodies_are_capped_before_they_are_read(hostile: Cloud):
 # -- findings 6 and 10: one validation step per control-plane action --------------------------------
 
 
+# A complete CreateTrainingJob body, so that only the member under test is wrong.
+TRAINING_JOB = {
+    "TrainingJobName": "typed",
+    "RoleArn": ROLE,
+    "AlgorithmSpecification": {"TrainingImage": O2V_IMAGE, "TrainingInputMode": "File"},
+    "OutputDataConfig": {"S3OutputPath": "s3://hostile/out"},
+    "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
+}
+
+
 @pytest.mark.parametrize(
     ("operation", "body", "where"),
     [
@@ -387,10 +398,10 @@ def test_control_plane_bodies_are_capped_before_they_are_read(hostile: Cloud):
         ("ListModels", {"NextToken": "abc"}, None),
         ("ListModels", {"MaxResults": "10"}, "maxResults"),
         ("ListModels", {"CreationTimeAfter": "tomorrow"}, None),
-        ("CreateTrainingJob", {"TrainingJobName": "j", "InputDataConfig": [1]}, "inputDataConfig.1.member"),
+        ("CreateTrainingJob", {**TRAINING_JOB, "InputDataConfig": [1]}, "inputDataConfig.1.member"),
         (
             "CreateTrainingJob",
-            {"TrainingJobName": "soon", "StoppingCondition": {"MaxRuntimeInSeconds": "soon"}},
+            {**TRAINING_JOB, "StoppingCondition": {"MaxRuntimeInSeconds": "soon"}},
             "stoppingCondition.maxRuntimeInSeconds",
         ),
         (
@@ -423,12 +434,15 @@ def test_nan_and_deep_json_are_a_serialization_exception(hostile: Cloud, body: b
 
 
 def test_lambda_bodies_are_validated_too(hostile: Cloud):
-    status, body = lambda_call(
-        hostile,
-        "POST",
-        "/2015-03-31/functions",
-        json.dumps({"FunctionName": "f", "Environment": "x"}).encode(),
-    )
+    function = {
+        "FunctionName": "f",
+        "Runtime": "python3.12",
+        "Role": ROLE,
+        "Handler": "x.handler",
+        "Code": {"ZipFile": base64.b64encode(make_zip({"x.py": "x = 1"})).decode()},
+        "Environment": "x",
+    }
+    status, body = lambda_call(hostile, "POST", "/2015-03-31/functions", json.dumps(function).encode())
     assert (status, body["message"]) == (
         400,
         "1 validation error detected: Value 'x' at 'environment' failed to satisfy constraint: "
@@ -489,3 +503,17 @@ def test_events_and_threads_are_independent_of_a_slow_reader(hostile: Cloud):
     finally:
         stop.set()
         thread.join()
+
+
+def test_get_functions_code_location_is_presigned(hostile: Cloud):
+    lam = hostile.client("lambda")
+    code = make_zip({"x.py": "def h(e, c):\n    return 1\n"})
+    lam.create_function(
+        FunctionName="located", Runtime="python3.12", Role=ROLE, Handler="x.h", Code={"ZipFile": code}
+    )
+    location = lam.get_function(FunctionName="located")["Code"]["Location"]
+    path = location.split(str(hostile.config.lambda_port), 1)[1]
+    assert "X-Amz-Signature=" in path
+    assert raw_request(hostile.config, hostile.config.lambda_port, "GET", path, sign=False)[2] == code
+    unsigned = path.split("?", 1)[0]
+    assert raw_request(hostile.config, hostile.config.lambda_port, "GET", unsigned, sign=False)[0] == 403

@@ -17,6 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from botocore.auth import SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
 from localcloud.awslambda.code import Package, extract, fetch_package, zip_path
 from localcloud.awslambda.errors import function_not_found, invalid, pattern_error, throttled, user_error
 from localcloud.awslambda.invocation import MAX_ASYNC_PAYLOAD, Invocation, run_on
@@ -32,6 +36,7 @@ from localcloud.awslambda.workers import FunctionPool, PoolFull, Worker, WorkerS
 from localcloud.awswire import AwsError, shown
 from localcloud.clientenv import env_vars
 from localcloud.config import ACCOUNT_ID, CloudConfig, log_path
+from localcloud.credentials import ensure_credentials
 from localcloud.storage import atomic_write_json, clean_trash, read_json, remove_tree
 
 log = logging.getLogger("localcloud.lambda")
@@ -133,10 +138,7 @@ class LambdaBackend:
         name = record["FunctionName"]
         result = {
             "Configuration": self._public(record),
-            "Code": {
-                "RepositoryType": "S3",
-                "Location": f"{self.config.url('lambda')}/_localcloud/code/{name}.zip",
-            },
+            "Code": {"RepositoryType": "S3", "Location": self._code_location(name)},
         }
         if record["_tags"]:
             result["Tags"] = record["_tags"]
@@ -186,6 +188,15 @@ class LambdaBackend:
         if start + size < len(records):
             result["NextMarker"] = str(start + size)
         return result
+
+    def _code_location(self, name: str) -> str:
+        """A presigned URL of the function's zip (10 minutes), as GetFunction's S3 URL is on AWS: the
+        route itself is signed like every other."""
+        keys = ensure_credentials(self.config)
+        request = AWSRequest("GET", f"{self.config.url('lambda')}/_localcloud/code/{name}.zip")
+        credentials = Credentials(keys.access_key_id, keys.secret_access_key)
+        SigV4QueryAuth(credentials, "lambda", self.config.region, expires=600).add_auth(request)
+        return request.url
 
     def code_zip(self, name: str) -> bytes:
         record = self._function(name, None)

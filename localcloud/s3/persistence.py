@@ -80,8 +80,17 @@ class ObjectEntry:
         )
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """One bucket as the disk must hold it: its manifest (None: the bucket is gone) and new blobs."""
+
+    bucket: str
+    manifest: dict[str, Any] | None
+    blobs: dict[str, bytes]
+
+
 class S3Mirror:
-    """Keeps `<root>` equal to moto's buckets. `sync(name)` after every mutating request."""
+    """Keeps `<root>` equal to moto's buckets: `commit(snapshot(name))` after a mutating request."""
 
     def __init__(self, root: Path, backend: S3Backend | None = None) -> None:
         self.root = root
@@ -93,28 +102,52 @@ class S3Mirror:
 
     # -- write side ---------------------------------------------------------------------------
 
-    def sync(self, bucket_name: str) -> None:
-        """Make the disk copy of one bucket match moto (create, update, or delete it)."""
+    def snapshot(self, bucket_name: str) -> Snapshot:
+        """What the disk must hold for one bucket, copied out of moto (call it while moto is not being
+        changed): the manifest, and the bytes of every blob the disk does not have yet."""
+        bucket = self.backend.buckets.get(bucket_name)
+        if bucket is None:
+            return Snapshot(bucket_name, None, {})
+        folder = self._folder(bucket_name)
+        old = self._manifest(bucket_name, folder).get("objects", {})
+        objects: dict[str, dict] = {}
+        blobs: dict[str, bytes] = {}
+        for name, key in bucket.keys.items():
+            if not isinstance(key, FakeKey):  # a delete marker: the object is gone
+                continue
+            previous = old.get(name)
+            if previous is not None and ObjectEntry(**previous).same_version(key):
+                objects[name] = previous
+                continue
+            data = key.value
+            blob = hashlib.sha256(data).hexdigest()
+            if not (folder / "blobs" / blob).exists():
+                blobs[blob] = data
+            objects[name] = ObjectEntry.of(key, blob).__dict__
+        manifest = {
+            "version": _MANIFEST_VERSION,
+            "name": bucket.name,
+            "region": bucket.region_name,
+            "creation_date": bucket.creation_date.isoformat(),
+            "objects": objects,
+        }
+        return Snapshot(bucket_name, manifest, blobs)
+
+    def commit(self, snapshot: Snapshot) -> None:
+        """Write a snapshot: blobs first, then the manifest naming them, then drop unreferenced blobs."""
         with self.lock:
-            bucket = self.backend.buckets.get(bucket_name)
-            folder = self._folder(bucket_name)
-            if bucket is None:
+            folder = self._folder(snapshot.bucket)
+            if snapshot.manifest is None:
                 remove_tree(folder)
-                self._on_disk.pop(bucket_name, None)
+                self._on_disk.pop(snapshot.bucket, None)
                 return
-            old = self._manifest(bucket_name, folder)
-            objects = self._sync_objects(folder, bucket, old.get("objects", {}))
-            manifest = {
-                "version": _MANIFEST_VERSION,
-                "name": bucket.name,
-                "region": bucket.region_name,
-                "creation_date": bucket.creation_date.isoformat(),
-                "objects": objects,
-            }
-            if manifest != old:
-                atomic_write_json(folder / "manifest.json", manifest)
-                self._on_disk[bucket_name] = manifest
-            self._drop_unreferenced_blobs(folder, {entry["blob"] for entry in objects.values()})
+            for blob, data in snapshot.blobs.items():
+                atomic_write_bytes(folder / "blobs" / blob, data)
+            if snapshot.manifest != self._manifest(snapshot.bucket, folder):
+                atomic_write_json(folder / "manifest.json", snapshot.manifest)
+                self._on_disk[snapshot.bucket] = snapshot.manifest
+            keep = {entry["blob"] for entry in snapshot.manifest["objects"].values()}
+            self._drop_unreferenced_blobs(folder, keep)
 
     def revert(self, bucket_name: str) -> None:
         """Put moto's copy of one bucket back to what is on disk (after a write to disk failed): objects
@@ -142,23 +175,6 @@ class S3Mirror:
             for name, raw in objects.items():
                 if name not in bucket.keys:
                     self._restore_object(folder, bucket_name, name, raw)
-
-    def _sync_objects(self, folder: Path, bucket: Any, old: dict[str, dict]) -> dict[str, dict]:
-        objects: dict[str, dict] = {}
-        for name, key in bucket.keys.items():
-            if not isinstance(key, FakeKey):  # a delete marker: the object is gone
-                continue
-            previous = old.get(name)
-            if previous is not None and ObjectEntry(**previous).same_version(key):
-                objects[name] = previous
-                continue
-            data = key.value
-            blob = hashlib.sha256(data).hexdigest()
-            blob_path = folder / "blobs" / blob
-            if not blob_path.exists():
-                atomic_write_bytes(blob_path, data)
-            objects[name] = ObjectEntry.of(key, blob).__dict__
-        return objects
 
     def _drop_unreferenced_blobs(self, folder: Path, keep: set[str]) -> None:
         blobs = folder / "blobs"

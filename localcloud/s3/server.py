@@ -26,6 +26,7 @@ from moto.moto_server.werkzeug_app import create_backend_app
 
 from localcloud.awswire import AwsError, Request, Response, Route, route
 from localcloud.config import HOST
+from localcloud.s3.commits import GroupCommit
 from localcloud.s3.persistence import S3Mirror
 
 log = logging.getLogger("localcloud.s3")
@@ -38,17 +39,18 @@ _SKIPPED_HEADERS = {"content-length", "transfer-encoding", "connection"}
 class S3Service:
     """moto's S3 app with write-through persistence of the buckets a request touched.
 
-    Mutations are serialized by one lock held across moto's handling and the sync, so the disk copy
-    is written in the same order as moto applied the changes; reads stay concurrent. If the disk copy
-    cannot be written, moto's bucket is put back to what is on disk and the client gets a 500, so no
-    object ever lives in memory only.
+    moto applies mutations one at a time; each is answered once it is on disk (`GroupCommit`: one disk
+    write covers every change applied meanwhile). If the disk copy cannot be written, moto's bucket is
+    put back to what is on disk and the client gets a 500, so no object ever lives in memory only.
+    Reads stay concurrent.
     """
 
     def __init__(self, mirror: S3Mirror, port: int) -> None:
         self.app = create_backend_app("s3")
         self.mirror = mirror
         self.port = port
-        self.mutation_lock = threading.Lock()
+        self.apply_lock = threading.Lock()  # moto applies one mutation at a time
+        self.commits = GroupCommit(mirror, self.apply_lock)
 
     def handle(self, request: Request) -> Response:
         if request.path.startswith("/moto-api") or request.path.startswith("/latest/"):
@@ -57,21 +59,19 @@ class S3Service:
         environ = self._environ(request)
         if request.method not in _MUTATING:
             return self._call(environ)
-        with self.mutation_lock:
+        bucket = bucket_of(request)
+        with self.apply_lock:
             response = self._call(environ)  # moto has applied the change when this returns
-            buckets = bucket_of(request)
+            ticket = self.commits.applied(bucket) if bucket else None
+        if bucket and ticket is not None:
             try:
-                for name in [buckets] if buckets else []:
-                    self.mirror.sync(name)
+                self.commits.wait_durable(bucket, ticket)
             except OSError as exc:
-                log.exception("could not persist bucket %s; reverting it to the disk copy", buckets)
-                self.mirror.revert(buckets)
+                log.error("could not persist bucket %s (%s); the change was undone", bucket, exc)
                 raise AwsError(
-                    "InternalError",
-                    f"We encountered an internal error. Please try again. ({exc.strerror})",
-                    500,
+                    "InternalError", "We encountered an internal error. Please try again.", 500
                 ) from exc
-            return response
+        return response
 
     def _check_upload(self, request: Request) -> None:
         """S3's NoSuchUpload for an upload id moto does not know (moto itself raises a KeyError: a 500),
