@@ -213,6 +213,7 @@ def test_provision_deploy_and_destroy_through_terraform(tmp_path: Path, stand_in
     assert target.role_arn == "arn:aws:iam::123456789012:role/o2v-demo-training"
     assert target.image == "382416733822.dkr.ecr.us-east-1.amazonaws.com/object2vec:1"
     assert target.instance_type == "ml.m5.xlarge"
+    assert target.poll_seconds == 10.0  # DescribeTrainingJob is rate-limited on AWS
 
     lines.clear()
     backend.deploy_models(backend.connect(), [record("ratingModel", 1, "a")], lines.append)

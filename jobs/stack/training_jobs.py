@@ -32,6 +32,9 @@ class TrainingTarget:
     image: str
     role_arn: str
     instance_type: str
+    # How often to ask for the job's status and log: the local cloud answers in a millisecond; on AWS a
+    # job runs for minutes and DescribeTrainingJob is rate-limited per account.
+    poll_seconds: float = 0.5
 
 
 @dataclass(frozen=True)

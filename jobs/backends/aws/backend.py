@@ -38,6 +38,7 @@ from jobs.stack.training_jobs import TrainingTarget
 DEFAULT_TRAINING_INSTANCE = "ml.m5.xlarge"
 DEFAULT_ENDPOINT_INSTANCE = "ml.m5.large"
 DESTROY_HINT = "make destroy BACKEND=aws"
+TRAINING_POLL_SECONDS = 10.0
 _EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId"}
 
 
@@ -133,6 +134,7 @@ class AwsBackend:
             outputs["object2vec_image_uri"],
             outputs["training_role_arn"],
             self.settings.training_instance_type,
+            poll_seconds=TRAINING_POLL_SECONDS,
         )
 
     def training_log(self, clients: Clients, job_name: str) -> Callable[[], list[str]]:
