@@ -63,7 +63,11 @@ class AwsSettings:
             or environ.get("AWS_DEFAULT_REGION")
             or boto3.session.Session().region_name
         )
-        serverless = environ.get("ENDPOINT_SERVERLESS_MEMORY_MB")
+        serverless = environ.get("ENDPOINT_SERVERLESS_MEMORY_MB", "")
+        if serverless and not serverless.isdigit():
+            raise StackError(
+                f"ENDPOINT_SERVERLESS_MEMORY_MB must be a number of MB (1024..6144), got {serverless!r}"
+            )
         return cls(
             stack=tfvars.StackSettings(
                 region=region or "us-east-1", name_prefix=environ.get("NAME_PREFIX") or "o2v-demo"
@@ -98,17 +102,11 @@ class AwsBackend:
     # -- the Backend protocol ---------------------------------------------------------------------------
 
     def plan(self, log: Log) -> None:
-        identity = self.preflight()
-        log(f"AWS account {identity.account} ({identity.arn}), region {self.region}")
-        self._prepare(log)
-        changes = self._terraform(log).plan()
+        changes = self._ready(log).plan()
         log("nothing was changed (a plan only)" if changes.any else "the stack is up to date")
 
     def provision(self, log: Log) -> Clients:
-        identity = self.preflight()
-        log(f"AWS account {identity.account} ({identity.arn}), region {self.region}")
-        self._prepare(log)
-        self._terraform(log).apply()
+        self._ready(log).apply()
         self._log_billable(log)
         return self._clients()
 
@@ -208,6 +206,13 @@ class AwsBackend:
                 ) from None
             raise
         return Identity(answer["Account"], answer["Arn"])
+
+    def _ready(self, log: Log) -> Terraform:
+        """Checked, built and written: Terraform ready to plan or apply this stack."""
+        identity = self.preflight()
+        log(f"AWS account {identity.account} ({identity.arn}), region {self.region}")
+        self._prepare(log)
+        return self._terraform(log)
 
     def _prepare(self, log: Log) -> None:
         """Build the zips and write the variables files this run applies."""
