@@ -21,6 +21,8 @@ from jobs.stack.errors import StackError
 from jobs.stack.names import ModelSlot, Stack
 
 _EPOCH = re.compile(r"epoch (\d+)/(\d+)")
+# The built-in algorithms' own progress line: "#progress_metric: host=algo-1, completed 40.0 % of epochs"
+_PROGRESS = re.compile(r"#progress_metric: .*completed ([\d.]+) % of epochs")
 FINAL_STATES = ("Completed", "Failed", "Stopped")
 LAST_LOG_LINES = 20  # kept while a job runs, so a failure can show how it ended
 
@@ -94,19 +96,19 @@ def wait_for_job(
     poll: float = 0.5,
     log_lines: Callable[[], list[str]] | None = None,
 ) -> FinishedJob:
-    """Poll until the job ends; a bar follows the epochs the job reports in its status message, and
-    the job's log lines (from `log_lines`, which returns the new ones per call) are printed above it.
-    A failed job's error carries its FailureReason, after its last log lines."""
+    """Poll until the job ends; a bar follows the epochs the job reports (in its status message, or
+    as SageMaker's `#progress_metric` log lines), and the job's other log lines (from `log_lines`, which
+    returns the new ones per call) are printed above it. A failed job's error carries its FailureReason
+    and its last log line."""
     bar = tqdm(desc=f"train {slot.endpoint}", unit="epoch", total=None, leave=True)
     recent: deque[str] = deque(maxlen=LAST_LOG_LINES)
     try:
         while True:
             job = sagemaker.describe_training_job(TrainingJobName=name)
-            for line in log_lines() if log_lines else []:
-                bar.write(f"  {name}: {line}")
-                recent.append(line)
+            _show_log(bar, name, log_lines, recent)
             _advance(bar, job)
             if job["TrainingJobStatus"] in FINAL_STATES:
+                _show_log(bar, name, log_lines, recent)  # what the job wrote as it ended arrives late
                 if job["TrainingJobStatus"] == "Completed" and bar.total:
                     bar.total = bar.n  # early stopping ends before the last epoch: show 100 %
                 break
@@ -126,6 +128,19 @@ def wait_for_job(
         metrics={m["MetricName"]: float(m["Value"]) for m in job.get("FinalMetricDataList", [])},
         seconds=(ended - started).total_seconds() if started and ended else 0.0,
     )
+
+
+def _show_log(bar: tqdm, name: str, log_lines: Callable[[], list[str]] | None, recent: deque[str]) -> None:
+    """Print the job's new log lines above the bar; SageMaker's machine-readable `#...metric` lines are
+    kept (a failure shows the last line) but not printed: the bar and the final metrics say the same."""
+    for line in log_lines() if log_lines else []:
+        recent.append(line)
+        if match := _PROGRESS.search(line):
+            if bar.unit != "%":
+                bar.unit, bar.total = "%", 100
+            bar.update(min(100, round(float(match.group(1)))) - bar.n)
+        elif not line.startswith("#"):
+            bar.write(f"  {name}: {line}")
 
 
 def _advance(bar: tqdm, job: dict[str, Any]) -> None:
