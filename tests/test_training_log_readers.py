@@ -40,7 +40,10 @@ def test_wait_for_job_prints_log_lines_including_those_that_arrive_last(
         batches = iter(
             [
                 ["Running training", "#progress_metric: host=algo-1, completed 50.0 % of epochs"],
-                ["#quality_metric: host=algo-1, epoch=2, train mean_squared_error <loss>=0.8", "Done"],
+                [
+                    "[10:00:02 INFO 1] #quality_metric: host=algo-1, epoch=2, train mse <loss>=0.8",
+                    "Done",
+                ],
             ]
         )
         job = wait_for_job(

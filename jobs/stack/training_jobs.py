@@ -23,6 +23,8 @@ from jobs.stack.names import ModelSlot, Stack
 _EPOCH = re.compile(r"epoch (\d+)/(\d+)")
 # The built-in algorithms' own progress line: "#progress_metric: host=algo-1, completed 40.0 % of epochs"
 _PROGRESS = re.compile(r"#progress_metric: .*completed ([\d.]+) % of epochs")
+# Any of their machine-readable lines (after the logger's own prefix): `#quality_metric: ...`, ...
+_METRIC = re.compile(r"#\w+_metric: ")
 FINAL_STATES = ("Completed", "Failed", "Stopped")
 LAST_LOG_LINES = 20  # kept while a job runs, so a failure can show how it ended
 
@@ -139,7 +141,7 @@ def _show_log(bar: tqdm, name: str, log_lines: Callable[[], list[str]] | None, r
             if bar.unit != "%":
                 bar.unit, bar.total = "%", 100
             bar.update(min(100, round(float(match.group(1)))) - bar.n)
-        elif not line.startswith("#"):
+        elif not _METRIC.search(line):
             bar.write(f"  {name}: {line}")
 
 
