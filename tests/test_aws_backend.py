@@ -275,3 +275,7 @@ def test_settings_come_from_the_environment() -> None:
         StackError, match=r"^ENDPOINT_SERVERLESS_MEMORY_MB must be a number of MB .* got '2GB'"
     ):
         AwsSettings.from_env({"AWS_REGION": "eu-west-1", "ENDPOINT_SERVERLESS_MEMORY_MB": "2GB"})
+
+
+def test_every_aws_command_ends_naming_destroy(tmp_path: Path) -> None:
+    assert "`make destroy BACKEND=aws`" in backend_in(tmp_path).closing_line()

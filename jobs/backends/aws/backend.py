@@ -249,6 +249,7 @@ class AwsBackend:
         return terraform
 
     def _outputs(self) -> dict[str, Any]:
+        find_binary()  # a missing terraform says so, rather than "run make apply"
         try:
             outputs = Terraform(self.settings.terraform_dir, log=lambda line: None).output()
         except TerraformError as err:
