@@ -8,6 +8,7 @@ quickly; everything else is the defaults.
 from __future__ import annotations
 
 import base64
+import datetime
 import json
 import os
 import socket
@@ -16,6 +17,7 @@ import threading
 import time
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import boto3
 import pytest
@@ -517,3 +519,16 @@ def test_get_functions_code_location_is_presigned(hostile: Cloud):
     assert raw_request(hostile.config, hostile.config.lambda_port, "GET", path, sign=False)[2] == code
     unsigned = path.split("?", 1)[0]
     assert raw_request(hostile.config, hostile.config.lambda_port, "GET", unsigned, sign=False)[0] == 403
+
+
+@pytest.mark.parametrize(
+    ("service", "code"), [("s3", "RequestTimeTooSkewed"), ("lambda", "InvalidSignatureException")]
+)
+def test_a_request_signed_20_minutes_ago_is_refused(hostile: Cloud, service: str, code: str):
+    """A captured request cannot be replayed later: AWS allows 15 minutes of clock skew."""
+    then = datetime.datetime.now(datetime.UTC).replace(tzinfo=None) - datetime.timedelta(minutes=20)
+    client = hostile.client(service)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=then):
+        call = client.list_buckets if service == "s3" else client.list_functions
+        got, _, status, _ = error_of(call)
+    assert (got, status) == (code, 403)
