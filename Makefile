@@ -34,7 +34,7 @@ $(BENCH_READY): $(VENV_READY)
 	@touch $@
 
 .PHONY: help venv test lint format data stats demo plan apply train test-events destroy env status \
-	bench bench-ingest bench-model bench-serving ci-clean clean
+	bench bench-ingest bench-model bench-serving bench-load ci-clean clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-14s %s\n", $$1, $$2}'
@@ -84,7 +84,7 @@ env: $(VENV_READY) ## Print export lines for boto3 and the aws CLI: eval "$(make
 status: $(VENV_READY) ## Is the local cloud running, and are its services ready?
 	$(O2V) cloud status
 
-bench: bench-ingest bench-model bench-serving ## Run every benchmark (writes benchmarks/results/)
+bench: bench-ingest bench-model bench-serving bench-load ## Run every benchmark (writes benchmarks/results/)
 
 bench-ingest: $(VENV_READY) ## Benchmark ingestion on a synthetic 25 M-row ratings file
 	$(PY) -m benchmarks.bench_ingest
@@ -94,6 +94,9 @@ bench-model: $(BENCH_READY) ## Train every profile on ml-100k and compare with b
 
 bench-serving: $(BENCH_READY) ## Latency, throughput and memory of the local stack (its own throw-away stack)
 	$(PY) -m benchmarks.bench_serving
+
+bench-load: $(VENV_READY) ## 16 signed clients, 20,000 mixed requests, a worker killed mid-run (its own local cloud)
+	$(PY) -m benchmarks.bench_load
 
 ci-clean: ## Run .ci/run on a fresh copy of the committed tree (what CI sees), with its own venv
 	scripts/check-clean-clone

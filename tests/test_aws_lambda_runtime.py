@@ -17,12 +17,12 @@ import pytest
 from localcloud_support import Cloud, cloud_config
 from test_aws_lambda_layer import PYTHON312
 
+import localcloud
 from handlers import contract
 from jobs.backends.aws.lambda_layer import LayerSpec, build_layer
 from jobs.paths import EVENTS_DIR
 from jobs.stack.lambda_package import build_handlers_zip
 from jobs.stack.names import Stack
-from localcloud.config import DUMMY_CREDENTIALS
 
 pytestmark = [
     pytest.mark.slow,
@@ -150,7 +150,7 @@ def run_under_312(
     )
     environment = {
         **stack.function_environment(spec),
-        **DUMMY_CREDENTIALS,
+        **{k: v for k, v in localcloud.env_vars(cloud.config).items() if k.startswith("AWS_")},
         "AWS_DEFAULT_REGION": cloud.config.region,
         "AWS_ENDPOINT_URL_S3": cloud.config.url("s3"),
         "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": cloud.config.url("sagemaker"),

@@ -11,7 +11,7 @@ from moto import mock_aws
 
 from jobs.backends.local import _FileTail
 from jobs.stack.names import Stack
-from jobs.stack.training_jobs import TrainingTarget, create_job, wait_for_job
+from jobs.stack.training_jobs import JobLog, TrainingTarget, create_job, wait_for_job
 
 ROLE = "arn:aws:iam::123456789012:role/o2v-demo-training"
 
@@ -46,12 +46,25 @@ def test_wait_for_job_prints_log_lines_including_those_that_arrive_last(
                 ],
             ]
         )
-        job = wait_for_job(
-            sagemaker, "ratingModel-20261203-100000", slot, poll=0, log_lines=lambda: next(batches, [])
-        )
+        log = JobLog(lambda: next(batches, []), echo=True)
+        job = wait_for_job(sagemaker, "ratingModel-20261203-100000", slot, poll=0, log=log)
     printed = capsys.readouterr().out.splitlines()
     assert printed == [
         "  ratingModel-20261203-100000: Running training",
         "  ratingModel-20261203-100000: Done",
     ]
     assert job.artifact_uri.endswith("/ratingModel-20261203-100000/output/model.tar.gz")
+
+
+def test_a_log_that_is_not_echoed_prints_nothing(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # The local backend's log: the status messages drive the bar, so `make demo` prints no log lines.
+    with mock_aws():
+        sagemaker = boto3.client("sagemaker", region_name="us-east-1")
+        slot = Stack().rating
+        target = TrainingTarget("x.dkr.ecr.us-east-1.amazonaws.com/object2vec:1", ROLE, "ml.m5.large")
+        create_job(sagemaker, Stack(), target, slot, "ratingModel-20261203-100001", {"epochs": "2"})
+        log = JobLog(lambda: ["Running training"], echo=False)
+        wait_for_job(sagemaker, "ratingModel-20261203-100001", slot, poll=0, log=log)
+    assert capsys.readouterr().out == ""

@@ -15,7 +15,7 @@ from typing import Protocol
 from jobs.stack.clients import Clients
 from jobs.stack.names import Stack
 from jobs.stack.registry import ModelRecord
-from jobs.stack.training_jobs import TrainingTarget
+from jobs.stack.training_jobs import JobLog, TrainingTarget
 
 Log = Callable[[str], None]
 
@@ -48,8 +48,8 @@ class Backend(Protocol):
         """The image, role and instance type the stack's training jobs run with."""
         ...
 
-    def training_log(self, clients: Clients, job_name: str) -> Callable[[], list[str]]:
-        """A reader of the job's log: each call returns the lines written since the previous call."""
+    def training_log(self, clients: Clients, job_name: str) -> JobLog:
+        """The job's log: a reader of the lines written since its last call, and whether to show them."""
         ...
 
     def deploy_models(self, clients: Clients, records: Sequence[ModelRecord], log: Log) -> None:

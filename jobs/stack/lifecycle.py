@@ -80,8 +80,9 @@ def train(
     records = []
     for slot in stack.models:
         name = names[slot.endpoint]
-        reader = backend.training_log(clients, name)
-        job = wait_for_job(clients.sagemaker, name, slot, poll=target.poll_seconds, log_lines=reader)
+        job = wait_for_job(
+            clients.sagemaker, name, slot, poll=target.poll_seconds, log=backend.training_log(clients, name)
+        )
         metrics = ", ".join(f"{k} {v:.4f}" for k, v in sorted(job.metrics.items()))
         log(f"{job.name} completed in {job.seconds:.0f} s: {metrics}")
         record = register(

@@ -42,6 +42,16 @@ class TrainingTarget:
 
 
 @dataclass(frozen=True)
+class JobLog:
+    """A training job's log, as its backend reads it: `read` returns the lines written since its last call.
+    `echo` shows them while the job runs (on AWS the only sign of progress; locally the job's status
+    messages already drive the bar); either way a failure names the last line."""
+
+    read: Callable[[], list[str]]
+    echo: bool
+
+
+@dataclass(frozen=True)
 class FinishedJob:
     name: str
     slot: ModelSlot
@@ -96,21 +106,20 @@ def wait_for_job(
     slot: ModelSlot,
     *,
     poll: float = 0.5,
-    log_lines: Callable[[], list[str]] | None = None,
+    log: JobLog | None = None,
 ) -> FinishedJob:
     """Poll until the job ends; a bar follows the epochs the job reports (in its status message, or
-    as SageMaker's `#progress_metric` log lines), and the job's other log lines (from `log_lines`, which
-    returns the new ones per call) are printed above it. A failed job's error carries its FailureReason
-    and its last log line."""
+    as SageMaker's `#progress_metric` log lines), and, when `log.echo`, the job's other log lines are
+    printed above it. A failed job's error carries its FailureReason and its last log line."""
     bar = tqdm(desc=f"train {slot.endpoint}", unit="epoch", total=None, leave=True)
     recent: deque[str] = deque(maxlen=LAST_LOG_LINES)
     try:
         while True:
             job = sagemaker.describe_training_job(TrainingJobName=name)
-            _show_log(bar, name, log_lines, recent)
+            _show_log(bar, name, log, recent)
             _advance(bar, job)
             if job["TrainingJobStatus"] in FINAL_STATES:
-                _show_log(bar, name, log_lines, recent)  # what the job wrote as it ended arrives late
+                _show_log(bar, name, log, recent)  # what the job wrote as it ended arrives late
                 if job["TrainingJobStatus"] == "Completed" and bar.total:
                     bar.total = bar.n  # early stopping ends before the last epoch: show 100 %
                 break
@@ -132,11 +141,13 @@ def wait_for_job(
     )
 
 
-def _show_log(bar: tqdm, name: str, log_lines: Callable[[], list[str]] | None, recent: deque[str]) -> None:
-    """Print the job's new log lines above the bar; SageMaker's machine-readable `#...metric` lines are
-    kept (a failure shows the last line) but not printed: the bar and the final metrics say the same."""
-    for line in log_lines() if log_lines else []:
+def _show_log(bar: tqdm, name: str, log: JobLog | None, recent: deque[str]) -> None:
+    """Keep the job's new log lines (a failure shows the last one) and, when the log is echoed, print them
+    above the bar; SageMaker's machine-readable `#...metric` lines move the bar instead of being printed."""
+    for line in log.read() if log else []:
         recent.append(line)
+        if not log.echo:
+            continue
         if match := _PROGRESS.search(line):
             if bar.unit != "%":
                 bar.unit, bar.total = "%", 100

@@ -9,7 +9,7 @@ Identifiers only AWS knows (account, role ARNs, the image URI) come from `terraf
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,7 +31,7 @@ from jobs.stack.images import object2vec_image
 from jobs.stack.lambda_package import build_handlers_zip, code_sha256
 from jobs.stack.names import Stack
 from jobs.stack.registry import ModelRecord
-from jobs.stack.training_jobs import TrainingTarget
+from jobs.stack.training_jobs import JobLog, TrainingTarget
 
 # Object2Vec trains on CPU instances too; MovieLens 100k needs no GPU (the workshop's ml.p2.xlarge is a
 # retired generation in most regions). TRAINING_INSTANCE_TYPE / ENDPOINT_INSTANCE_TYPE change them.
@@ -135,8 +135,9 @@ class AwsBackend:
             poll_seconds=TRAINING_POLL_SECONDS,
         )
 
-    def training_log(self, clients: Clients, job_name: str) -> Callable[[], list[str]]:
-        return TrainingLog(self._session().client("logs"), job_name)
+    def training_log(self, clients: Clients, job_name: str) -> JobLog:
+        # SageMaker reports no epochs in its status messages: the job's CloudWatch lines are the progress.
+        return JobLog(TrainingLog(self._session().client("logs"), job_name), echo=True)
 
     def deploy_models(self, clients: Clients, records: Sequence[ModelRecord], log: Log) -> None:
         """Write the registered versions to Terraform's models file and apply: Terraform creates each new

@@ -8,7 +8,7 @@ Models, EndpointConfigs and Endpoints are declared here through the ordinary AWS
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +22,7 @@ from jobs.stack.errors import StackError
 from jobs.stack.images import object2vec_image
 from jobs.stack.names import Stack
 from jobs.stack.registry import ModelRecord
-from jobs.stack.training_jobs import TrainingTarget
+from jobs.stack.training_jobs import JobLog, TrainingTarget
 from localcloud import CloudConfig, LocalCloudError, default_state_dir
 from localcloud.config import ACCOUNT_ID
 
@@ -71,8 +71,9 @@ class LocalBackend:
         role = self._role_arn(self.stack.training_role_name)
         return TrainingTarget(object2vec_image(self.region), role, TRAINING_INSTANCE_TYPE)
 
-    def training_log(self, clients: Clients, job_name: str) -> Callable[[], list[str]]:
-        return _FileTail(localcloud.log_path(self.cloud, training_job=job_name))
+    def training_log(self, clients: Clients, job_name: str) -> JobLog:
+        # Kept for a failure's message, not shown: the job's status messages drive the progress bar.
+        return JobLog(_FileTail(localcloud.log_path(self.cloud, training_job=job_name)), echo=False)
 
     def deploy_models(self, clients: Clients, records: Sequence[ModelRecord], log: Log) -> None:
         target = self.training_target()  # a SageMaker Model runs the algorithm's image with the job's role
