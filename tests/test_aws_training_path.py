@@ -17,11 +17,11 @@ from localcloud_support import Cloud, free_ports
 from moto.server import ThreadedMotoServer
 from terraform_hcl import TERRAFORM
 
+import localcloud
 from jobs.backends.aws import tfvars
 from jobs.backends.aws.backend import AwsBackend, AwsSettings
 from jobs.stack import lifecycle
 from jobs.stack.names import Stack
-from localcloud.config import DUMMY_CREDENTIALS
 
 STAND_IN = Path(__file__).parent / "fixtures" / "terraform_aws_stand_in"
 pytestmark = [
@@ -36,12 +36,10 @@ def aws_endpoints(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> Iterator[Non
     port = free_ports(1)[0]
     moto = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
     moto.start()
+    local = localcloud.env_vars(cloud.config)  # its URLs and the keys it signs with (moto takes any)
     for name, value in {
-        **DUMMY_CREDENTIALS,
+        **{key: value for key, value in local.items() if key != "AWS_ENDPOINT_URL_LAMBDA"},
         "AWS_ENDPOINT_URL": f"http://127.0.0.1:{port}",
-        "AWS_ENDPOINT_URL_S3": cloud.config.url("s3"),
-        "AWS_ENDPOINT_URL_SAGEMAKER": cloud.config.url("sagemaker"),
-        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": cloud.config.url("sagemaker"),
         "TF_VAR_stand_in_python": sys.executable,
     }.items():
         monkeypatch.setenv(name, value)
