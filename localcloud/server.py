@@ -27,6 +27,7 @@ from localcloud.errors import LocalCloudError
 from localcloud.protocol import AwsHTTPServer, serve_in_thread
 from localcloud.s3.server import make_s3_server
 from localcloud.sagemaker.hosting import HostingBackend
+from localcloud.sagemaker.model_registry import ModelRegistryBackend
 from localcloud.sagemaker.modelservers import ModelServerRegistry
 from localcloud.sagemaker.responses import SageMakerResponses
 from localcloud.sagemaker.routes import sagemaker_routes
@@ -78,7 +79,8 @@ class LocalCloud:
         training = TrainingBackend(config)
         functions = LambdaBackend(config)
         state = str(config.state_dir)
-        sagemaker_app = sagemaker_routes(SageMakerResponses(hosting, training))
+        registry = ModelRegistryBackend(config)
+        sagemaker_app = sagemaker_routes(SageMakerResponses(hosting, training, registry))
         sagemaker = AwsHTTPServer(listeners[1], "sagemaker", sagemaker_app, state)
         lambda_ = AwsHTTPServer(listeners[2], "lambda", lambda_routes(LambdaResponses(functions)), state)
         return cls(config, s3_server, mirror, s3_ready, sagemaker, lambda_, hosting, training, functions)

@@ -10,6 +10,7 @@ from typing import Any
 
 from localcloud.protocol import AwsError, Request, Response, json_response
 from localcloud.sagemaker.hosting import HostingBackend
+from localcloud.sagemaker.model_registry import ModelRegistryBackend
 from localcloud.sagemaker.training import TrainingBackend
 
 # botocore's sagemaker-runtime model: BodyBlob max 6291456 bytes. Beyond it AWS answers 413 with no
@@ -19,7 +20,9 @@ AMZ_JSON = "application/x-amz-json-1.1"
 
 
 class SageMakerResponses:
-    def __init__(self, hosting: HostingBackend, training: TrainingBackend) -> None:
+    def __init__(
+        self, hosting: HostingBackend, training: TrainingBackend, registry: ModelRegistryBackend | None = None
+    ) -> None:
         self.hosting = hosting
         self.training = training
         self.operations: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
@@ -41,6 +44,8 @@ class SageMakerResponses:
             "StopTrainingJob": training.stop_training_job,
             "ListTrainingJobs": training.list_training_jobs,
         }
+        if registry is not None:
+            self.operations.update(registry.operations())
 
     def control_plane(self, request: Request) -> Response:
         target = request.header("X-Amz-Target") or ""
