@@ -110,14 +110,14 @@ def rating_baselines(
 def recommendation_baselines(
     train: tuple[np.ndarray, np.ndarray, np.ndarray], test: tuple[np.ndarray, np.ndarray, np.ndarray]
 ) -> dict[str, float]:
-    """Accuracy on `test` (rating triples; label = rating > 3) of the training majority class and of
-    "the user's mean rating is above 3.5"."""
-    liked = test[2] > 3
-    majority = float(np.mean(train[2] > 3) >= 0.5)
-    means = _user_means(train, int(max(train[0].max(), test[0].max())) + 1)
+    """Accuracy on `test` of the training majority class and of each user's own majority (their share
+    of liked training pairs > 0.5), from the recommendation channels' 0/1 labels (users, movies, labels)."""
+    liked = test[2] > 0.5
+    majority = bool(np.mean(train[2] > 0.5) > 0.5)
+    shares = _user_means(train, int(max(train[0].max(), test[0].max())) + 1)
     return {
-        "majority class": float(np.mean(liked == bool(majority))),
-        "per-user mean > 3.5": float(np.mean((means[test[0]] > 3.5) == liked)),
+        "majority class": float(np.mean(liked == majority)),
+        "per-user majority": float(np.mean((shares[test[0]] > 0.5) == liked)),
     }
 
 

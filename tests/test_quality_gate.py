@@ -136,8 +136,10 @@ def test_baselines():
     figures = rating_baselines(train, test)
     assert figures["per-user mean"] == pytest.approx(math.sqrt((0.5**2 + 1.0**2) / 2))
     assert figures["global mean"] == pytest.approx(math.sqrt((1.75**2 + 2.25**2) / 2))
-    accuracy_figures = recommendation_baselines(train, test)
-    assert accuracy_figures == {"majority class": 0.5, "per-user mean > 3.5": 1.0}
+    labels = (train[0], train[1], (train[2] > 3).astype(float))  # user 1 likes both, user 2 neither
+    liked = (test[0], test[1], np.array([1.0, 1.0]))
+    accuracy_figures = recommendation_baselines(labels, liked)
+    assert accuracy_figures == {"majority class": 0.0, "per-user majority": 0.5}  # half liked: no majority
     popular = popularity_scores((train[0], train[1]), n_users=3, n_items=4)
     assert popular.shape == (3, 4)
     assert popular[0].tolist() == [0.0, 2.0, 1.0, 1.0]
