@@ -27,10 +27,11 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
-from localcloud.config import ACCOUNT_ID, CloudConfig
+from localcloud.config import CloudConfig
 from localcloud.protocol import AwsError, pattern_constraint, public, validation_message
 from localcloud.sagemaker.resources import (
     RecordStore,
+    arn,
     check_name,
     list_page,
     now,
@@ -164,7 +165,7 @@ class ModelRegistryBackend:
         }
 
     def _arn(self, kind: str, name: str) -> str:
-        return f"arn:aws:sagemaker:{self.config.region}:{ACCOUNT_ID}:{kind}/{name.lower()}"
+        return arn(self.config.region, kind, name)
 
     # -- groups -----------------------------------------------------------------------------------
 
@@ -384,11 +385,11 @@ class ModelRegistryBackend:
                 validation_message("null", "customerMetadataPropertiesToRemove", "Member must not be null")
             )
         with self._lock:
-            arn = require(body, "ModelPackageArn", "modelPackageArn")
-            if not isinstance(arn, str) or not _PACKAGE_ARN.match(arn):
-                shown = validation_message(f"'{arn}'", "modelPackageArn", pattern_constraint(PACKAGE_ARN))
-                raise validation(shown)
-            record = self._package(arn, "modelPackageArn")
+            package_arn = require(body, "ModelPackageArn", "modelPackageArn")
+            if not isinstance(package_arn, str) or not _PACKAGE_ARN.match(package_arn):
+                constraint = pattern_constraint(PACKAGE_ARN)
+                raise validation(validation_message(f"'{package_arn}'", "modelPackageArn", constraint))
+            record = self._package(package_arn, "modelPackageArn")
             if "ModelPackageVersion" not in record:
                 raise validation(
                     f"Model package {record['ModelPackageArn']} is not versioned: "
