@@ -99,7 +99,11 @@ def render_html(data: ReportData, *, generated: datetime | None = None) -> str:
         rows = "".join(
             f"<tr><td>{_e(k)}</td><td>{_e(v)}</td></tr>" for k, v in sorted(data.hyperparameters.items())
         )
-        sections.append(f"<h2>Hyperparameters</h2><table>{rows}</table>")
+        count = len(data.hyperparameters)
+        sections.append(
+            f"<h2>Hyperparameters</h2><details><summary>all {count}, as the training job received them"
+            f"</summary><table>{rows}</table></details>"
+        )
     title = f"{data.endpoint} {data.candidate.label}: {metric.name} {data.candidate.held_out:.4f}"
     return (
         f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8"><title>{_e(title)}</title>'
@@ -174,8 +178,8 @@ def _movie_section(embeddings: MovieEmbeddings) -> str:
     movies = movie_map(embeddings.movie_ids, embeddings.vectors, probes)
     png = plots.movie_map_png(movies, embeddings.titles, embeddings.genres)
     caption = (
-        f"{len(movies.movie_ids)} movies' embeddings projected on their two principal components, "
-        "coloured by first genre; the circled films are listed below with their nearest movies (cosine)."
+        f"{len(movies.movie_ids)} movies' embeddings, scaled to unit length, on their two principal "
+        "components, coloured by first genre; the circled films are listed below with their nearest movies (cosine)."
     )
     title = lambda m: _e(embeddings.titles.get(m, str(m)))  # noqa: E731
     rows = "".join(
