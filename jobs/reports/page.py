@@ -179,7 +179,8 @@ def _movie_section(embeddings: MovieEmbeddings) -> str:
     png = plots.movie_map_png(movies, embeddings.titles, embeddings.genres)
     caption = (
         f"{len(movies.movie_ids)} movies' embeddings, scaled to unit length, on their two principal "
-        "components, coloured by first genre; the circled films are listed below with their nearest movies (cosine)."
+        "components, coloured by first genre; the circled films are listed below with their nearest "
+        "movies (cosine)."
     )
     title = lambda m: _e(embeddings.titles.get(m, str(m)))  # noqa: E731
     rows = "".join(
