@@ -33,7 +33,7 @@ from typing import Any
 import numpy as np
 
 from benchmarks.machine import describe, machine, write_report
-from jobs.atomic import atomic_writer, write_json_atomic
+from common.atomic import atomic_writer, write_json_atomic
 from jobs.movielens import repo_root
 
 ROOT = repo_root()

@@ -36,8 +36,8 @@ import torch
 
 from benchmarks.machine import describe, machine, write_report
 from jobs.channels import PrepareConfig, default_out_dir, prepare_channels, read_manifest, task_folder
+from jobs.local_training import train_profile
 from jobs.movielens import load_movielens, repo_root
-from jobs.training import train_profile
 from object2vec.data import Sequences, parse_jsonlines
 from object2vec.serving import Predictor
 

@@ -31,9 +31,10 @@ from typing import Any
 import numpy as np
 
 from benchmarks.machine import RESULTS, describe, machine, write_report
-from jobs import lifecycle
-from jobs.clients import Clients, clients_for
-from jobs.stack import Stack
+from jobs.backends.local import LocalBackend
+from jobs.stack import lifecycle
+from jobs.stack.clients import Clients
+from jobs.stack.names import Stack
 from localcloud import CloudConfig
 
 HERE = Path(__file__).resolve().parent
@@ -166,7 +167,8 @@ def deploy_workshop_function(clients: Clients, stack: Stack, workdir: Path) -> N
     clients.lambda_.create_function(
         FunctionName=WORKSHOP_FUNCTION,
         Runtime="python3.12",
-        Role=stack.role_arn,
+        # the stack's own functions' role, so both run alike
+        Role=clients.lambda_.get_function_configuration(FunctionName=stack.retrieval_function.name)["Role"],
         Handler="lambda_function.lambda_handler",
         Code={"ZipFile": buffer.getvalue()},
         Timeout=30,
@@ -329,10 +331,11 @@ def main() -> None:
         work = Path(scratch)
         cloud = cloud_on_free_ports(work / "state")
         stack = Stack(bucket="bench-serving")
+        backend = LocalBackend(stack, cloud)
         try:
-            lifecycle.apply(stack, cloud, log=print)
-            lifecycle.train(stack, cloud, channels_dir=work / "channels", log=print)
-            clients = clients_for(stack, cloud)
+            lifecycle.apply(backend, log=print)
+            lifecycle.train(backend, channels_dir=work / "channels", log=print)
+            clients = lifecycle.connect(backend)
             deploy_workshop_function(clients, stack, work)
             rating = stack.rating.endpoint
             report["endpoint"] = endpoint_latency(cloud, clients, rating, args.requests)
@@ -348,7 +351,7 @@ def main() -> None:
                 f"retrieval: ours {report['retrieval']['ours']}, workshop {report['retrieval']['workshop']}"
             )
         finally:
-            lifecycle.destroy(stack, cloud, log=print)
+            lifecycle.destroy(backend, log=print)
     report["targets_met"] = verdicts(report)
     plot(report, RESULTS / "serving.png")
     json_path, md_path = write_report("serving", report, markdown(report))

@@ -10,7 +10,7 @@ import platform
 from pathlib import Path
 from typing import Any
 
-from jobs.atomic import atomic_writer, write_json_atomic
+from common.atomic import atomic_writer, write_json_atomic
 
 RESULTS = Path(__file__).resolve().parent / "results"
 

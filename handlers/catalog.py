@@ -9,12 +9,10 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 
-from handlers.aws_errors import s3_errors
-from handlers.responses import NotFound, Unavailable
+from handlers.responses import NotFound
 
 
 def not_in_catalog(movie_id: int) -> NotFound:
@@ -44,12 +42,6 @@ class RatingHistory:
             return self.rated_by_user[user_id]
         except KeyError:
             raise NotFound(f"user {user_id} has no ratings in the training data") from None
-
-
-def read_object(s3: Any, bucket: str, key: str) -> bytes:
-    where = f"s3://{bucket}/{key}"
-    with s3_errors(where, unreadable=Unavailable, unreachable=f"cannot reach S3 for {where}"):
-        return s3.get_object(Bucket=bucket, Key=key)["Body"].read()
 
 
 def parse_titles(raw: bytes) -> Catalog:

@@ -16,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
-from handlers.aws_errors import s3_errors
-from handlers.catalog import not_in_catalog, read_object
+from handlers import contract
+from handlers.bucket import read_object, s3_errors
+from handlers.catalog import not_in_catalog
 from handlers.responses import NotFound, UpstreamError
 
 METRICS = ("euclidean", "cosine")
@@ -71,9 +72,10 @@ def nearest(index: EmbeddingIndex, movie_id: int, k: int, metric: str) -> list[N
 
 def load_index(raw: bytes, model_version: str) -> EmbeddingIndex:
     with np.load(io.BytesIO(raw), allow_pickle=False) as arrays:
-        movie_ids = arrays["movie_ids"].astype(np.int64)
-        embeddings = arrays["embeddings"].astype(np.float32)
-        titles = dict(zip(arrays["catalog_ids"].tolist(), arrays["catalog_titles"].tolist(), strict=True))
+        movie_ids = arrays[contract.NPZ_MOVIE_IDS].astype(np.int64)
+        embeddings = arrays[contract.NPZ_EMBEDDINGS].astype(np.float32)
+        ids, names = arrays[contract.NPZ_CATALOG_IDS], arrays[contract.NPZ_CATALOG_TITLES]
+        titles = dict(zip(ids.tolist(), names.tolist(), strict=True))
     norms = np.linalg.norm(embeddings, axis=1, keepdims=True)
     unit = embeddings / np.where(norms == 0, 1.0, norms)
     positions = {int(movie): i for i, movie in enumerate(movie_ids.tolist())}
@@ -99,8 +101,8 @@ class IndexCache:
         etag = self._pointer_etag()
         if self.index is None or etag != self.etag:
             pointer = json.loads(read_object(self.s3, self.bucket, self.pointer_key))
-            raw = read_object(self.s3, self.bucket, pointer["index_key"])
-            self.index = load_index(raw, pointer["model_version"])
+            raw = read_object(self.s3, self.bucket, pointer[contract.POINTER_INDEX_KEY])
+            self.index = load_index(raw, pointer[contract.POINTER_MODEL_VERSION])
             self.etag = etag
             movies = len(self.index.movie_ids)
             loaded = {"event": "index_loaded", "model_version": self.index.model_version, "movies": movies}

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from handlers import fields, settings
+from handlers import contract, fields, settings
 from handlers.embedding_index import METRICS, IndexCache, nearest
 from handlers.responses import BadRequest, Body, Forbidden, NotFound, api_handler
 
@@ -50,18 +50,18 @@ class RetrievalRequest:
 
 
 def _cache(bucket: str, endpoint: str) -> IndexCache:
-    prefix = settings.env("INDEX_PREFIX", default=settings.DEFAULT_INDEX_PREFIX)
-    pointer_key = f"{prefix}/{endpoint}/current.json"
+    prefix = settings.env(contract.INDEX_PREFIX, default=contract.DEFAULT_INDEX_PREFIX)
+    pointer_key = contract.index_pointer_key(prefix, endpoint)
     if pointer_key not in _caches:
-        refresh = settings.env_float("INDEX_REFRESH_SECONDS", INDEX_REFRESH_SECONDS)
+        refresh = settings.env_float(contract.INDEX_REFRESH_SECONDS, INDEX_REFRESH_SECONDS)
         _caches[pointer_key] = IndexCache(settings.client("s3"), bucket, pointer_key, refresh)
     return _caches[pointer_key]
 
 
 @api_handler
 def lambda_handler(event: Any, context: Any) -> Body:
-    bucket = settings.env("BUCKET_NAME")
-    endpoint = settings.env("ENDPOINT_NAME", "ENDPOINT_NANE")
+    bucket = settings.env(contract.BUCKET_NAME)
+    endpoint = settings.env(contract.ENDPOINT_NAME)
     request = RetrievalRequest.from_event(event, bucket)
     index = _cache(bucket, endpoint).current()
     neighbours = nearest(index, request.movie_id, request.k, request.metric)

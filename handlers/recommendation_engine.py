@@ -19,8 +19,9 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from handlers import fields, settings
-from handlers.catalog import parse_history, parse_titles, read_object
+from handlers import contract, fields, settings
+from handlers.bucket import read_object
+from handlers.catalog import parse_history, parse_titles
 from handlers.endpoint import predict
 from handlers.responses import BadRequest, Body, api_handler
 
@@ -157,17 +158,13 @@ def rank_movies(candidates: np.ndarray, scores: np.ndarray, k: int) -> list[tupl
 def data_file(bucket: str, name: str, parse: Callable[[bytes], Parsed]) -> Parsed:
     """A workshop file (`u.item`, `ua.base`) under `DATA_PREFIX`, parsed at first use and kept for the
     container's lifetime. A failed read is not kept: the next invocation tries again."""
-    prefix = settings.env("DATA_PREFIX", default=settings.DEFAULT_DATA_PREFIX)
-    return parse(read_object(settings.client("s3"), bucket, f"{prefix}/{name}"))
+    prefix = settings.env(contract.DATA_PREFIX, default=contract.DEFAULT_DATA_PREFIX)
+    return parse(read_object(settings.client("s3"), bucket, contract.data_key(prefix, name)))
 
 
 def answer_pairs(kind: str, pairs: list[Pair], bucket: str) -> Body:
-    endpoint = (
-        settings.env("ENDPOINT_NAME_RATING", "ENDPOINT_NANE_RATING")
-        if kind == "rating"
-        else settings.env("ENDPOINT_NAME_REC", "ENDPOINT_NANE_REC")
-    )
-    catalog = data_file(bucket, "u.item", parse_titles)
+    endpoint = settings.env(contract.ENDPOINT_NAME_RATING if kind == "rating" else contract.ENDPOINT_NAME_REC)
+    catalog = data_file(bucket, contract.TITLES_FILE, parse_titles)
     titles = [catalog.title(pair.movie_id) for pair in pairs]
     instances = [pair.instance() for pair in pairs]
     # A rating model answers one score, a recommendation model two (softmax).
@@ -179,9 +176,9 @@ def answer_pairs(kind: str, pairs: list[Pair], bucket: str) -> Body:
 
 
 def answer_top_k(request: TopKRequest, bucket: str) -> Body:
-    endpoint = settings.env("ENDPOINT_NAME_TOPN")
-    catalog = data_file(bucket, "u.item", parse_titles)
-    history = data_file(bucket, "ua.base", parse_history)
+    endpoint = settings.env(contract.ENDPOINT_NAME_TOPN)
+    catalog = data_file(bucket, contract.TITLES_FILE, parse_titles)
+    history = data_file(bucket, contract.RATINGS_FILE, parse_history)
     rated = history.rated(request.user_id)
     candidates = history.trained_movies
     if request.exclude_rated:
@@ -209,7 +206,7 @@ def answer_top_k(request: TopKRequest, bucket: str) -> Body:
 
 @api_handler
 def lambda_handler(event: Any, context: Any) -> Body:
-    bucket = settings.env("BUCKET_NAME")
+    bucket = settings.env(contract.BUCKET_NAME)
     kind, request = parse_event(event)
     if isinstance(request, TopKRequest):
         return answer_top_k(request, bucket)

@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 from botocore.config import Config
 
+from handlers import contract
 from handlers.responses import ConfigurationError
 
 # A dependency call (endpoint or S3) gives up after 2 attempts of (connect 1 s + read N s) plus a
@@ -20,14 +21,12 @@ DEFAULT_DEPENDENCY_TIMEOUT = 5.0
 CONNECT_TIMEOUT = 1.0
 ATTEMPTS = 2
 
-DEFAULT_DATA_PREFIX = "object2vec/movielens/ml-100k"
-DEFAULT_INDEX_PREFIX = "object2vec/movielens/index"
 
-
-def env(*names: str, default: str | None = None) -> str:
-    """The first of `names` that is set; later names are accepted spellings (the workshop's typos)."""
-    for name in names:
-        value = os.environ.get(name)
+def env(name: str, default: str | None = None) -> str:
+    """The variable's value, or its workshop spelling's (`ENDPOINT_NANE_REC`); else `default`."""
+    names = (name, contract.WORKSHOP_SPELLINGS[name]) if name in contract.WORKSHOP_SPELLINGS else (name,)
+    for candidate in names:
+        value = os.environ.get(candidate)
         if value:
             return value
     if default is not None:
@@ -47,7 +46,7 @@ def env_float(name: str, default: float) -> float:
 
 def dependency_timeout() -> float:
     """Seconds a dependency may take to answer one attempt (`DEPENDENCY_TIMEOUT_SECONDS`)."""
-    seconds = env_float("DEPENDENCY_TIMEOUT_SECONDS", DEFAULT_DEPENDENCY_TIMEOUT)
+    seconds = env_float(contract.DEPENDENCY_TIMEOUT_SECONDS, DEFAULT_DEPENDENCY_TIMEOUT)
     if not 0 < seconds <= 60:
         raise ConfigurationError(
             f"environment variable DEPENDENCY_TIMEOUT_SECONDS must be in (0, 60], got {seconds}"

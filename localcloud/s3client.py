@@ -6,11 +6,11 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 import boto3
 from botocore.config import Config
 
+from common.s3uri import split_s3_uri
 from localcloud.config import DUMMY_CREDENTIALS, CloudConfig
 
 
@@ -28,14 +28,6 @@ def _client(endpoint_url: str, region: str) -> Any:
 
 def s3_client(config: CloudConfig) -> Any:
     return _client(config.url("s3"), config.region)
-
-
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    """("bucket", "key/prefix") of "s3://bucket/key/prefix"; ValueError if it is not an s3:// URI."""
-    parts = urlsplit(uri)
-    if parts.scheme != "s3" or not parts.netloc:
-        raise ValueError(f"{uri!r} is not an s3://bucket/key URI")
-    return parts.netloc, parts.path.lstrip("/")
 
 
 def download_prefix(client: Any, uri: str, dest: Path) -> int:

@@ -6,42 +6,18 @@ content of a file, never half of it; the directory is fsynced too so the rename 
 
 from __future__ import annotations
 
-import contextlib
 import json
 import os
 import shutil
-import tempfile
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import Any
 
-
-@contextlib.contextmanager
-def atomic_writer(path: Path, *, mode: int | None = None) -> Iterator[IO[bytes]]:
-    """Yield a binary file that becomes `path` only if the block finishes without an error.
-
-    mkstemp creates the file private (0600); `mode`, if given, is applied before the rename.
-    The folder is not fsynced here: callers that publish several files sync it once at the end.
-    """
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    tmp = Path(tmp_name)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            yield handle
-            handle.flush()
-            os.fsync(handle.fileno())
-        if mode is not None:
-            os.chmod(tmp, mode)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+from common.atomic import atomic_writer, fsync_dir
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
-    with atomic_writer(path) as f:
+    with atomic_writer(path, mode=None) as f:  # state files stay private (0600)
         f.write(data)
     fsync_dir(path.parent)
 
@@ -52,17 +28,6 @@ def atomic_write_json(path: Path, value: Any) -> None:
 
 def read_json(path: Path) -> Any:
     return json.loads(path.read_bytes())
-
-
-def fsync_dir(folder: Path) -> None:
-    """Flush `folder`'s entries, so files renamed into it survive a power cut (POSIX; a no-op elsewhere)."""
-    if os.name != "posix":  # Windows cannot open a folder as a file; its renames are journaled
-        return
-    fd = os.open(folder, os.O_RDONLY | getattr(os, "O_DIRECTORY", 0))
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def remove_tree(path: Path) -> None:

@@ -7,7 +7,7 @@ body, content_type = Predictor.load(result.model_path).invoke(b'{"instances": [.
 
 from object2vec.errors import (
     ArtifactError,
-    DataError,
+    ChannelError,
     HyperparameterError,
     NonFiniteLossError,
     Object2VecError,
@@ -22,7 +22,7 @@ from object2vec.train import TrainResult, train
 __all__ = [
     "PROFILES",
     "ArtifactError",
-    "DataError",
+    "ChannelError",
     "HyperparameterError",
     "Hyperparameters",
     "NonFiniteLossError",

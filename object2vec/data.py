@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from object2vec.errors import DataError
+from object2vec.errors import ChannelError
 from object2vec.hyperparameters import Hyperparameters
 from object2vec.model import PAD
 
@@ -159,10 +159,10 @@ def channel_files(path: Path, channel: str) -> list[Path]:
     if path.is_file():
         return [path]
     if not path.is_dir():
-        raise DataError(f"channel {channel!r}: {path} does not exist")
+        raise ChannelError(f"channel {channel!r}: {path} does not exist")
     files = sorted(p for p in path.iterdir() if p.is_file() and not p.name.startswith("."))
     if not files:
-        raise DataError(f"channel {channel!r}: no files in {path}")
+        raise ChannelError(f"channel {channel!r}: no files in {path}")
     return files
 
 
@@ -176,7 +176,7 @@ def read_channel(path: Path, hp: Hyperparameters, channel: str) -> Dataset:
         parts.append(Dataset(in0.truncate(hp.enc0_max_seq_len), in1.truncate(hp.enc1_max_seq_len), target))
     data = parts[0] if len(parts) == 1 else concat_datasets(parts)
     if len(data) == 0:
-        raise DataError(f"channel {channel!r}: {path} holds no records")
+        raise ChannelError(f"channel {channel!r}: {path} holds no records")
     return data
 
 
@@ -185,7 +185,7 @@ def parse_jsonlines(path: Path) -> tuple[Sequences, Sequences, np.ndarray, np.nd
     try:
         text = path.read_bytes().decode("utf-8")
     except UnicodeDecodeError as e:
-        raise DataError(f"{path}: not UTF-8 text (byte {e.start})") from None
+        raise ChannelError(f"{path}: not UTF-8 text (byte {e.start})") from None
     fast = _parse_single_tokens(text)
     return fast if fast is not None else _parse_lines(path, text)
 
@@ -238,21 +238,21 @@ def _parse_lines(path: Path, text: str) -> tuple[Sequences, Sequences, np.ndarra
         try:
             record = json.loads(line)
         except json.JSONDecodeError as e:
-            raise DataError(f"{path}:{number}: not valid JSON ({e.msg} at column {e.colno})") from None
+            raise ChannelError(f"{path}:{number}: not valid JSON ({e.msg} at column {e.colno})") from None
         if not isinstance(record, dict):
-            raise DataError(f"{path}:{number}: expected a JSON object, got {type(record).__name__}")
+            raise ChannelError(f"{path}:{number}: expected a JSON object, got {type(record).__name__}")
         for key in ("in0", "in1"):
             seq = record.get(key)
             if not isinstance(seq, list) or not seq or not all(type(t) is int for t in seq):
                 problem = (
                     "is missing" if seq is None else f"must be a non-empty list of integer ids, got {seq!r}"
                 )
-                raise DataError(f"{path}:{number}: {key} {problem}"[:300])
+                raise ChannelError(f"{path}:{number}: {key} {problem}"[:300])
             seqs[key].append(seq)
         label = record.get("label")
         if isinstance(label, bool) or not isinstance(label, int | float):
             problem = "is missing" if label is None else f"must be a number, got {label!r}"
-            raise DataError(f"{path}:{number}: label {problem}"[:300])
+            raise ChannelError(f"{path}:{number}: label {problem}"[:300])
         labels.append(float(label))
         lines.append(number)
     return (
@@ -271,15 +271,15 @@ def _validate(
         found = first_outside_vocab(seqs, vocab)
         if found is not None:
             row, token = found
-            raise DataError(f"{path}:{lines[row]}: {outside_vocab_message(side, token, vocab)}")
+            raise ChannelError(f"{path}:{lines[row]}: {outside_vocab_message(side, token, vocab)}")
     if hp.is_regression:
         bad = np.flatnonzero(~np.isfinite(labels))
         if len(bad):
-            raise DataError(f"{path}:{lines[bad[0]]}: label {labels[bad[0]]} is not a finite number")
+            raise ChannelError(f"{path}:{lines[bad[0]]}: label {labels[bad[0]]} is not a finite number")
         return
     bad = np.flatnonzero((labels != np.round(labels)) | (labels < 0) | (labels >= hp.num_classes))
     if len(bad):
-        raise DataError(
+        raise ChannelError(
             f"{path}:{lines[bad[0]]}: label {labels[bad[0]]:g} is not a class id in 0..{hp.num_classes - 1} "
             f"(num_classes={hp.num_classes}, output_layer=softmax)"
         )

@@ -9,7 +9,7 @@ class HyperparameterError(Object2VecError):
     """An unknown, missing, malformed or out-of-range hyperparameter (raised before any training)."""
 
 
-class DataError(Object2VecError):
+class ChannelError(Object2VecError):
     """A channel that cannot be used: missing, empty, or a bad line (the message names file:line)."""
 
 

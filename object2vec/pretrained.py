@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from object2vec.errors import DataError
+from object2vec.errors import ChannelError
 from object2vec.hyperparameters import EncoderSpec
 
 
@@ -26,11 +26,11 @@ def read_pretrained(auxiliary: Path, spec: EncoderSpec, side: int) -> tuple[np.n
     """(rows (k,) token ids, vectors (k, token_embedding_dim) float32) from the encoder's pretrained file."""
     path = auxiliary / spec.pretrained_embedding_file
     if not path.is_file():
-        raise DataError(
+        raise ChannelError(
             f"enc{side}_pretrained_embedding_file: {path} does not exist in the auxiliary channel"
         )
     if spec.vocab_file and not (auxiliary / spec.vocab_file).is_file():
-        raise DataError(f"enc{side}_vocab_file: {auxiliary / spec.vocab_file} does not exist")
+        raise ChannelError(f"enc{side}_vocab_file: {auxiliary / spec.vocab_file} does not exist")
     vocab = read_vocab_file(auxiliary / spec.vocab_file) if spec.vocab_file else None
     rows: list[int] = []
     vectors: list[list[float]] = []
@@ -39,7 +39,7 @@ def read_pretrained(auxiliary: Path, spec: EncoderSpec, side: int) -> tuple[np.n
         if not parts:
             continue
         if len(parts) != spec.token_embedding_dim + 1:
-            raise DataError(
+            raise ChannelError(
                 f"{path}:{number}: {len(parts) - 1} values, expected enc{side}_token_embedding_dim="
                 f"{spec.token_embedding_dim}"
             )
@@ -51,15 +51,15 @@ def read_pretrained(auxiliary: Path, spec: EncoderSpec, side: int) -> tuple[np.n
             try:
                 token = int(parts[0])
             except ValueError:
-                raise DataError(
+                raise ChannelError(
                     f"{path}:{number}: token {parts[0]!r} is not an integer id (no vocab file)"
                 ) from None
         if not 0 <= token < spec.vocab_size:
-            raise DataError(f"{path}:{number}: token id {token} is outside 0..{spec.vocab_size - 1}")
+            raise ChannelError(f"{path}:{number}: token id {token} is outside 0..{spec.vocab_size - 1}")
         try:
             vectors.append([float(x) for x in parts[1:]])
         except ValueError:
-            raise DataError(f"{path}:{number}: values must be numbers") from None
+            raise ChannelError(f"{path}:{number}: values must be numbers") from None
         rows.append(token)
     return np.array(rows, dtype=np.int64), np.array(vectors, dtype=np.float32).reshape(
         -1, spec.token_embedding_dim

@@ -31,7 +31,7 @@ from tqdm import tqdm
 
 from object2vec.artifact import ARTIFACT_NAME, save_artifact
 from object2vec.data import Batches, Dataset, negative_sampler, read_channel, with_negatives
-from object2vec.errors import DataError, NonFiniteLossError
+from object2vec.errors import ChannelError, NonFiniteLossError
 from object2vec.hyperparameters import Hyperparameters
 from object2vec.model import Object2Vec
 from object2vec.optim import Optimizer
@@ -81,7 +81,7 @@ def train(
     unknown = sorted(set(channels) - set(CHANNELS))
     if unknown or "train" not in channels:
         problem = f"unknown channel {unknown[0]!r}" if unknown else "the train channel is required"
-        raise DataError(f"channels: {problem} (valid: {', '.join(CHANNELS)})")
+        raise ChannelError(f"channels: {problem} (valid: {', '.join(CHANNELS)})")
     data = {
         name: read_channel(Path(path), hp, name) for name, path in channels.items() if name != "auxiliary"
     }
@@ -318,7 +318,7 @@ def _load_pretrained(model: Object2Vec, hp: Hyperparameters, auxiliary: Path | N
         if not spec.pretrained_embedding_file:
             continue
         if auxiliary is None:
-            raise DataError(
+            raise ChannelError(
                 f"enc{side}_pretrained_embedding_file: {spec.pretrained_embedding_file!r} needs an "
                 "auxiliary channel"
             )

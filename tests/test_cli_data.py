@@ -59,7 +59,7 @@ def test_stats_table(ml100k_dir: Path) -> None:
 
 
 def test_stats_rejects_a_file_of_another_layout() -> None:
-    result = run("stats", "--file", "ratings.dat")
+    result = run("stats", "--source", str(FIXTURES / "ml-100k"), "--no-verify", "--file", "ratings.dat")
     assert result.exit_code == 1
     assert "ratings.dat is not a ratings file of the ml-100k layout" in result.stderr
 

@@ -18,7 +18,7 @@ import pytest
 from localcloud_support import free_ports, serving
 from moto.server import ThreadedMotoServer
 
-from handlers import recommendation_engine, settings
+from handlers import contract, recommendation_engine, settings
 
 BUCKET = "upstream-bucket"
 PAIR = {"type": "rating", "user_id": 1, "movie_id": 1}
@@ -79,10 +79,10 @@ def services() -> Iterator[dict[str, str]]:
     s3_url = f"http://127.0.0.1:{s3_port}"
     s3 = boto3.client("s3", endpoint_url=s3_url)
     s3.create_bucket(Bucket=BUCKET)
-    s3.put_object(Bucket=BUCKET, Key=f"{settings.DEFAULT_DATA_PREFIX}/u.item", Body=b"1|Toy Story (1995)|x\n")
+    s3.put_object(Bucket=BUCKET, Key=f"{contract.DEFAULT_DATA_PREFIX}/u.item", Body=b"1|Toy Story (1995)|x\n")
     # User 1 rated movie 1 only, so a top-k request for it asks the model about movie 2.
     s3.put_object(
-        Bucket=BUCKET, Key=f"{settings.DEFAULT_DATA_PREFIX}/ua.base", Body=b"1\t1\t5\t0\n2\t2\t4\t0\n"
+        Bucket=BUCKET, Key=f"{contract.DEFAULT_DATA_PREFIX}/ua.base", Body=b"1\t1\t5\t0\n2\t2\t4\t0\n"
     )
     with serving(MisbehavingRuntime, port=runtime_port) as runtime_url:
         yield {"s3": s3_url, "runtime": runtime_url, "closed": f"http://127.0.0.1:{closed_port}"}
@@ -177,7 +177,7 @@ def test_an_unreachable_bucket_is_a_503(function_env: pytest.MonkeyPatch, servic
     function_env.setenv("ENDPOINT_NAME_RATING", "classifier")
     status, message = answer(PAIR)
     assert status == 503
-    assert message.startswith(f"cannot reach S3 for s3://{BUCKET}/{settings.DEFAULT_DATA_PREFIX}/u.item")
+    assert message.startswith(f"cannot reach S3 for s3://{BUCKET}/{contract.DEFAULT_DATA_PREFIX}/u.item")
 
 
 def test_a_bad_timeout_setting_is_a_500_naming_it(function_env: pytest.MonkeyPatch) -> None:
@@ -190,7 +190,7 @@ def test_a_bad_timeout_setting_is_a_500_naming_it(function_env: pytest.MonkeyPat
 
 
 def test_the_default_budget_fits_inside_the_function_timeout() -> None:
-    from jobs.stack import Stack
+    from jobs.stack.names import Stack
 
     attempt = settings.CONNECT_TIMEOUT + settings.DEFAULT_DEPENDENCY_TIMEOUT
     worst_call = settings.ATTEMPTS * attempt + 1  # plus botocore's backoff, under 1 s

@@ -26,6 +26,7 @@ from localcloud_support import (
 )
 
 from jobs.cli.cloud import cloud as cloud_cli
+from jobs.cli.main import cli
 from localcloud import LocalCloudError, env_vars, status
 
 pytestmark = pytest.mark.slow
@@ -113,7 +114,7 @@ def test_cli_commands(fresh: Cloud):
     down = runner.invoke(cloud_cli, [*args, "status"])
     assert down.exit_code == 3
     assert "down" in down.output
-    env = runner.invoke(cloud_cli, [*args, "env"])
+    env = runner.invoke(cli, ["env"], env=ports.to_env())
     assert env.exit_code == 0
     assert f"export AWS_ENDPOINT_URL_LAMBDA=http://127.0.0.1:{ports.lambda_port}\n" in env.output
     assert all(line.startswith("export ") for line in env.output.splitlines())

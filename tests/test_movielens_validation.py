@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from jobs.channels import PrepareConfig, prepare_channels
-from jobs.movielens import LAYOUTS, DataError, ParseError, SourceSettings, parse_ratings
+from jobs.movielens import LAYOUTS, DataError, ParseError, SourceSettings, describe_dataset, parse_ratings
 
 pytestmark = pytest.mark.usefixtures("isolated_movielens_env")
 
@@ -346,3 +346,18 @@ def test_unreadable_movies_file_is_one_line(
         prepare_channels(config, offline_settings)
     assert str(caught.value) == f"{folder / 'movies.dat'}: cannot read (Permission denied)"
     assert not (folder.parent / "out").exists()
+
+
+@pytest.mark.parametrize("name", list(CORRUPTIONS))
+def test_stats_refuses_exactly_what_prepare_refuses(
+    name: str, layout_copy, offline_settings: SourceSettings
+) -> None:
+    # One loader and one validation for every command: `o2v data stats` used to count a rating of a movie
+    # the movies file lacks (611 users, max movie id 999,999) while `prepare` refused it.
+    corruption = CORRUPTIONS[name]
+    folder = layout_copy(corruption.layout)
+    path = folder / corruption.file
+    path.write_bytes(corruption.edit(path.read_bytes()))
+    with pytest.raises(ParseError) as caught:
+        describe_dataset(DATASET_OF_LAYOUT[corruption.layout], folder, settings=offline_settings)
+    assert str(caught.value) == corruption.message

@@ -10,7 +10,7 @@ import pytest
 import torch
 from object2vec_testdata import TINY, checkerboard, write_channel
 
-from object2vec import DataError, Hyperparameters
+from object2vec import ChannelError, Hyperparameters
 from object2vec.data import Batches, Sequences, parse_jsonlines, read_channel, with_negatives
 from object2vec.model import PAD
 
@@ -90,7 +90,7 @@ def test_every_file_of_a_channel_folder_is_read(tmp_path: Path) -> None:
 )  # fmt: skip
 def test_bad_lines_name_file_and_line(tmp_path: Path, text: str, message: str) -> None:
     write(tmp_path, text)
-    with pytest.raises(DataError, match=message) as e:
+    with pytest.raises(ChannelError, match=message) as e:
         read_channel(tmp_path / "c", HP, "train")
     assert "\n" not in str(e.value)
 
@@ -101,7 +101,7 @@ def test_softmax_labels_must_be_class_ids(tmp_path: Path, label: str) -> None:
         tmp_path, '{"in0": [1], "in1": [2], "label": 0}\n' + f'{{"in0": [1], "in1": [2], "label": {label}}}\n'
     )
     with pytest.raises(
-        DataError, match=rf"data.jsonl:2: label {label} is not a class id in 0..2 \(num_classes=3"
+        ChannelError, match=rf"data.jsonl:2: label {label} is not a class id in 0..2 \(num_classes=3"
     ):
         read_channel(tmp_path / "c", HP_SOFTMAX, "train")
 
@@ -112,13 +112,13 @@ def test_softmax_labels_accept_integral_floats(tmp_path: Path) -> None:
 
 
 def test_missing_or_empty_channel(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match=r"channel 'train': .* does not exist"):
+    with pytest.raises(ChannelError, match=r"channel 'train': .* does not exist"):
         read_channel(tmp_path / "nope", HP, "train")
     (tmp_path / "empty").mkdir()
-    with pytest.raises(DataError, match="channel 'train': no files in"):
+    with pytest.raises(ChannelError, match="channel 'train': no files in"):
         read_channel(tmp_path / "empty", HP, "train")
     write(tmp_path, "\n")
-    with pytest.raises(DataError, match=r"channel 'validation': .* holds no records"):
+    with pytest.raises(ChannelError, match=r"channel 'validation': .* holds no records"):
         read_channel(tmp_path / "c", HP, "validation")
 
 

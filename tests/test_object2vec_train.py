@@ -12,7 +12,14 @@ import pytest
 import torch
 from object2vec_testdata import TINY, checkerboard, write_channel, write_channels
 
-from object2vec import DataError, HyperparameterError, Hyperparameters, NonFiniteLossError, Predictor, train
+from object2vec import (
+    ChannelError,
+    HyperparameterError,
+    Hyperparameters,
+    NonFiniteLossError,
+    Predictor,
+    train,
+)
 from object2vec.artifact import load_artifact, save_artifact
 from object2vec.data import read_channel
 from object2vec.model import Object2Vec
@@ -210,9 +217,9 @@ def test_invalid_input_fails_before_training(tmp_path: Path) -> None:
     channels = {"train": write_channel(tmp_path / "train", checkerboard(10, 0))}
     with pytest.raises(HyperparameterError, match=r"^enc_dim: 2 is outside 4\.\.10000$"):
         fit(tmp_path, channels, enc_dim="2")
-    with pytest.raises(DataError, match=r"^channels: the train channel is required"):
+    with pytest.raises(ChannelError, match=r"^channels: the train channel is required"):
         fit(tmp_path, {"validation": channels["train"]})
-    with pytest.raises(DataError, match=r"^channels: unknown channel 'valid'"):
+    with pytest.raises(ChannelError, match=r"^channels: unknown channel 'valid'"):
         fit(tmp_path, {**channels, "valid": channels["train"]})
 
 
@@ -321,9 +328,9 @@ def test_pretrained_file_errors(tmp_path: Path) -> None:
     aux.mkdir()
     (aux / "short.txt").write_text("3 0.1 0.2\n")
     channels = write_channels(tmp_path / "data", test=False)
-    with pytest.raises(DataError, match="needs an auxiliary channel"):
+    with pytest.raises(ChannelError, match="needs an auxiliary channel"):
         fit(tmp_path, channels, enc0_pretrained_embedding_file="short.txt")
-    with pytest.raises(DataError, match=r"short.txt:1: 2 values, expected enc0_token_embedding_dim=8"):
+    with pytest.raises(ChannelError, match=r"short.txt:1: 2 values, expected enc0_token_embedding_dim=8"):
         fit(tmp_path, {**channels, "auxiliary": aux}, enc0_pretrained_embedding_file="short.txt")
-    with pytest.raises(DataError, match=r"absent.txt does not exist in the auxiliary channel"):
+    with pytest.raises(ChannelError, match=r"absent.txt does not exist in the auxiliary channel"):
         fit(tmp_path, {**channels, "auxiliary": aux}, enc0_pretrained_embedding_file="absent.txt")

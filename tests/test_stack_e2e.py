@@ -22,13 +22,14 @@ import pytest
 from localcloud_support import cloud_config
 
 import localcloud
-from jobs import lifecycle
-from jobs.clients import Clients, clients_for
-from jobs.errors import StackError
-from jobs.registry import ModelRecord, latest
-from jobs.retrieval_index import pointer_key
-from jobs.stack import Stack
-from jobs.test_events import load_events, send_all
+from handlers import contract
+from jobs.backends.local import LocalBackend
+from jobs.stack import lifecycle
+from jobs.stack.clients import Clients
+from jobs.stack.errors import StackError
+from jobs.stack.event_runner import load_events, send_all
+from jobs.stack.names import Stack
+from jobs.stack.registry import ModelRecord, latest
 from localcloud import CloudConfig
 
 pytestmark = pytest.mark.slow
@@ -39,11 +40,22 @@ RETRIEVAL = "Movie_Retrieval_Object2Vec"
 
 @dataclass
 class Deployed:
-    stack: Stack
-    cloud: CloudConfig
+    backend: LocalBackend
     clients: Clients
     records: dict[str, ModelRecord]
     source: str
+
+    @property
+    def stack(self) -> Stack:
+        return self.backend.stack
+
+    @property
+    def cloud(self) -> CloudConfig:
+        return self.backend.cloud
+
+
+def pointer_key(stack: Stack, endpoint: str) -> str:
+    return contract.index_pointer_key(stack.index_prefix, endpoint)
 
 
 def _quiet(line: str) -> None:
@@ -54,13 +66,14 @@ def _quiet(line: str) -> None:
 def deployed(tmp_path_factory: pytest.TempPathFactory, ml100k_dir: Path) -> Iterator[Deployed]:
     cloud = cloud_config(tmp_path_factory.mktemp("stack-state"))
     stack = Stack(bucket="e2e-bucket", training_overrides={"epochs": "2"})
-    lifecycle.apply(stack, cloud, source=str(ml100k_dir), log=_quiet)
+    backend = LocalBackend(stack, cloud)
+    lifecycle.apply(backend, source=str(ml100k_dir), log=_quiet)
     report = lifecycle.train(
-        stack, cloud, source=str(ml100k_dir), channels_dir=tmp_path_factory.mktemp("channels"), log=_quiet
+        backend, source=str(ml100k_dir), channels_dir=tmp_path_factory.mktemp("channels"), log=_quiet
     )
-    records = {record.model_name: record for record in report.records}
-    yield Deployed(stack, cloud, clients_for(stack, cloud), records, str(ml100k_dir))
-    lifecycle.destroy(stack, cloud, log=_quiet)
+    records = {record.endpoint: record for record in report.records}
+    yield Deployed(backend, lifecycle.connect(backend), records, str(ml100k_dir))
+    lifecycle.destroy(backend, log=_quiet)
 
 
 def invoke(deployed: Deployed, function: str, event: Any) -> tuple[int, dict[str, Any], str]:
@@ -97,7 +110,7 @@ def test_apply_uploads_the_workshop_files_and_is_idempotent(deployed):
         body = s3.get_object(Bucket="e2e-bucket", Key=f"object2vec/movielens/ml-100k/{name}")["Body"].read()
         assert body == (Path(deployed.source) / name).read_bytes()
     again: list[str] = []
-    lifecycle.apply(deployed.stack, deployed.cloud, source=deployed.source, log=again.append)
+    lifecycle.apply(deployed.backend, source=deployed.source, log=again.append)
     assert f"function {REC}: unchanged" in again
     assert f"function {RETRIEVAL}: unchanged" in again
 
@@ -326,12 +339,12 @@ def test_the_workshop_misspelt_variables_are_accepted(deployed):
 def test_train_and_test_events_need_apply_first(tmp_path):
     cloud = cloud_config(tmp_path / "never-started")
     with pytest.raises(StackError, match=r"the local cloud is not running: run `make apply` first"):
-        lifecycle.test_events(Stack(bucket="x"), cloud)
+        lifecycle.test_events(LocalBackend(Stack(bucket="x"), cloud))
 
 
 def test_state_survives_a_restart_without_retraining(deployed):
     assert localcloud.stop(deployed.cloud)
-    lifecycle.apply(deployed.stack, deployed.cloud, source=deployed.source, log=_quiet)
+    lifecycle.apply(deployed.backend, source=deployed.source, log=_quiet)
     for endpoint, record in deployed.records.items():
         description = deployed.clients.sagemaker.describe_endpoint(EndpointName=endpoint)
         assert (description["EndpointStatus"], description["EndpointConfigName"]) == (
@@ -348,14 +361,15 @@ def test_state_survives_a_restart_without_retraining(deployed):
 def test_destroy_leaves_nothing_and_can_run_twice(tmp_path, ml100k_dir):
     cloud = cloud_config(tmp_path / "state")
     stack = Stack(bucket="short-lived")
-    lifecycle.apply(stack, cloud, source=str(ml100k_dir), log=_quiet)
+    backend = LocalBackend(stack, cloud)
+    lifecycle.apply(backend, source=str(ml100k_dir), log=_quiet)
     pid = localcloud.status(cloud).pid
-    lambda_ = clients_for(stack, cloud).lambda_
+    lambda_ = backend.connect().lambda_  # no S3 call: its closed connection would hold the port in TIME_WAIT
     lambda_.invoke(FunctionName=REC, Payload=json.dumps({"type": "top_k", "user_id": 1}))  # a warm worker
     workers = _children(pid)
     assert workers  # the function's worker process
     lines: list[str] = []
-    lifecycle.destroy(stack, cloud, log=lines.append)
+    lifecycle.destroy(backend, log=lines.append)
     assert f"deleted function {REC}" in lines
     assert "deleted bucket s3://short-lived" in lines
     assert not cloud.state_dir.exists()
@@ -367,7 +381,7 @@ def test_destroy_leaves_nothing_and_can_run_twice(tmp_path, ml100k_dir):
         with socket.socket() as probe:
             probe.bind(("127.0.0.1", port))  # free again
     lines.clear()
-    lifecycle.destroy(stack, cloud, log=lines.append)
+    lifecycle.destroy(backend, log=lines.append)
     assert lines == ["the local cloud was not running; state removed"]
 
 

@@ -12,7 +12,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Final
 
-from jobs.atomic import write_json_atomic
+from common.atomic import write_json_atomic
 from jobs.movielens.errors import DataError, one_line
 
 FORMAT_VERSION: Final = 1

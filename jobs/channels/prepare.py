@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from jobs.atomic import fsync_dir
+from common.atomic import fsync_dir
 from jobs.channels.jsonl import write_jsonl
 from jobs.channels.manifest import (
     FORMAT_VERSION,
@@ -38,13 +38,14 @@ from jobs.movielens.catalog import DEFAULT_DATASET
 from jobs.movielens.dataset import MovieLens, load_movielens
 from jobs.movielens.errors import DataError, OutputError, os_failure
 from jobs.movielens.ratings import Ratings
-from jobs.movielens.sources import SourceSettings, repo_root
+from jobs.movielens.sources import SourceSettings
 from jobs.movielens.stats import StatsReport, report_for
+from jobs.paths import channels_dir
 
 
 def default_out_dir() -> Path:
     """`<repo>/.work/channels` (git-ignored)."""
-    return repo_root() / ".work" / "channels"
+    return channels_dir()
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,7 @@ from pathlib import Path
 import click
 
 import localcloud
-from jobs.cli.shared import echo_exports, one_line_errors
+from jobs.cli.shared import one_line_errors
 from localcloud import CloudConfig, LocalCloudError
 
 pass_config = click.make_pass_decorator(CloudConfig)
@@ -40,7 +40,7 @@ def cloud(
 
     \b
     Example:
-        o2v cloud start && eval "$(o2v cloud env)" && aws s3 ls
+        o2v cloud start && eval "$(o2v env)" && aws s3 ls
     """
     with one_line_errors(LocalCloudError):
         ctx.obj = CloudConfig.from_env(
@@ -115,18 +115,6 @@ def serve(config: CloudConfig) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     with one_line_errors(LocalCloudError):
         run(config)
-
-
-@cloud.command()
-@pass_config
-def env(config: CloudConfig) -> None:
-    """Print `export` lines that point boto3 and the aws CLI at the local cloud.
-
-    \b
-    Example:
-        eval "$(o2v cloud env)"
-    """
-    echo_exports(localcloud.env_vars(config))
 
 
 @cloud.command()

@@ -16,12 +16,11 @@ from typing import Any, TypeVar
 import click
 
 from jobs.channels import PROTOCOLS, TASKS, PrepareConfig, PrepareResult, default_out_dir, prepare_channels
-from jobs.cli.shared import one_line_errors
+from jobs.cli.shared import one_line_errors, source_option
 from jobs.movielens import (
     ALL_RATING_FILES,
     DATASET_NAMES,
     DEFAULT_DATASET,
-    ENV_SOURCE,
     DataError,
     SourceSettings,
     describe_dataset,
@@ -36,13 +35,7 @@ F = TypeVar("F", bound=Callable[..., Any])
 def _source_options(command: F) -> F:
     """--source, --dataset and --no-verify, shared by every command."""
     options = (
-        click.option(
-            "--source",
-            type=click.Path(exists=True, path_type=Path),
-            envvar=ENV_SOURCE,
-            show_envvar=True,
-            help="A MovieLens folder or .zip to use instead of the shared copy, the cache or a download.",
-        ),
+        source_option,
         click.option(
             "--dataset",
             type=click.Choice(DATASET_NAMES),

@@ -8,7 +8,7 @@ Typical use::
 """
 
 from jobs.movielens.catalog import DATASET_NAMES, DATASETS, DEFAULT_DATASET, DatasetInfo, RemoteArchive
-from jobs.movielens.dataset import MovieLens, load_movielens, load_rating_file, load_resolved
+from jobs.movielens.dataset import MovieLens, load_movielens, load_resolved
 from jobs.movielens.errors import ChecksumError, DataError, LayoutError, OutputError, ParseError, SourceError
 from jobs.movielens.layouts import ALL_RATING_FILES, LAYOUTS, Layout, RatingScale, detect_layout
 from jobs.movielens.movies import Movie, Movies, parse_movies
@@ -20,11 +20,11 @@ from jobs.movielens.sources import (
     ResolvedSource,
     SourceSettings,
     find_shared_copy,
-    repo_root,
     resolve_source,
 )
 from jobs.movielens.splits import carve_per_user
 from jobs.movielens.stats import RatingStats, StatsReport, compute_stats, describe_dataset, format_stats
+from jobs.paths import repo_root
 
 __all__ = [
     "ALL_RATING_FILES",
@@ -60,7 +60,6 @@ __all__ = [
     "find_shared_copy",
     "format_stats",
     "load_movielens",
-    "load_rating_file",
     "load_resolved",
     "parse_movies",
     "parse_ratings",

@@ -53,6 +53,17 @@ class MovieLens:
         except KeyError:
             raise DataError(f"{self.name} in {self.folder} has no {file_name}") from None
 
+    def rating_file(self, file_name: str) -> Ratings:
+        """Any ratings file of the release (`ub.base`, `u1.test`...), validated like the rest: already
+        loaded ones are reused, others parsed and checked against the movies file."""
+        if file_name == self.layout.ratings_file:
+            return self.ratings
+        if file_name in self.splits:
+            return self.splits[file_name]
+        ratings = _parse_rating_file(self.source, file_name)
+        _check_rated_movies(ratings, self.movies, file_name, self.layout)
+        return ratings
+
     def files_used(self) -> tuple[str, ...]:
         """Names of the files this object was built from."""
         return tuple(sorted({self.layout.ratings_file, *self.layout.movie_files(), *self.splits}))
@@ -109,7 +120,7 @@ def _check_rated_movies(ratings: Ratings, movies: Movies, file_name: str, layout
         raise ParseError(file_name, line_of_row(layout, row), problem)
 
 
-def load_rating_file(resolved: ResolvedSource, file_name: str) -> Ratings:
+def _parse_rating_file(resolved: ResolvedSource, file_name: str) -> Ratings:
     """Parse one named ratings file of the release (e.g. `ub.base`), checking the layout has it."""
     layout = resolved.layout
     if file_name not in layout.rating_files():

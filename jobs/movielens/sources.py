@@ -31,17 +31,13 @@ from jobs.movielens.checksums import sha256_file, verify_known_files
 from jobs.movielens.download import DownloadError, download_archive
 from jobs.movielens.errors import ChecksumError, SourceError, os_failure
 from jobs.movielens.layouts import LAYOUTS, Layout, expect_layout
+from jobs.paths import repo_root
 
 ENV_SOURCE: Final = "MOVIELENS_SOURCE"
 ENV_CACHE: Final = "MOVIELENS_CACHE"
 ENV_BASE_URL: Final = "MOVIELENS_BASE_URL"
 
 Origin = Literal["explicit", "shared", "cache", "download"]
-
-
-def repo_root() -> Path:
-    """The repository this package runs from (jobs/movielens/sources.py → two levels up)."""
-    return Path(__file__).resolve().parents[2]
 
 
 def default_cache_dir(environ: Mapping[str, str] = os.environ) -> Path:

@@ -8,19 +8,16 @@ characters). Counting ratings per movie with `np.bincount` gives the true figure
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
-from functools import partial
 from pathlib import Path
 
 import numpy as np
 from numpy.typing import NDArray
 
 from jobs.movielens.catalog import DEFAULT_DATASET
-from jobs.movielens.dataset import MovieLens, load_rating_file
-from jobs.movielens.layouts import Layout
+from jobs.movielens.dataset import MovieLens, load_movielens
 from jobs.movielens.ratings import Ratings
-from jobs.movielens.sources import SourceSettings, resolve_source
+from jobs.movielens.sources import SourceSettings
 
 RARE_MOVIE_MAX = 2  # "movies with at most 2 ratings", the notebook's exploration threshold
 LIGHT_USER_MAX = 20  # "users with at most 20 ratings", likewise
@@ -103,20 +100,9 @@ def describe_dataset(
     file: str | None = None,
     settings: SourceSettings | None = None,
 ) -> StatsReport:
-    """Statistics of `file` (default: the training file) and of all ratings of `dataset`."""
-    resolved = resolve_source(dataset, source, settings)
-    layout = resolved.layout
-    train_file = file or default_train_file(layout.ratings_file, layout.split_files)
-    return _report(dataset, resolved.folder, layout, train_file, partial(load_rating_file, resolved))
-
-
-def _report(
-    dataset: str, folder: Path, layout: Layout, train_file: str, ratings_of: Callable[[str], Ratings]
-) -> StatsReport:
-    """Statistics of all ratings and of `train_file`, computed once when they are the same file."""
-    whole = compute_stats(ratings_of(layout.ratings_file), layout.ratings_file)
-    train = whole if train_file == layout.ratings_file else compute_stats(ratings_of(train_file), train_file)
-    return StatsReport(dataset, folder, train, whole)
+    """Statistics of `file` (default: the training file) and of all ratings of `dataset`, read by the same
+    loader and validation as `o2v data prepare`: a release one refuses, the other refuses too."""
+    return report_for(load_movielens(dataset, source, settings), file)
 
 
 _ROWS: tuple[tuple[str, str], ...] = (
@@ -154,9 +140,15 @@ def format_stats(report: StatsReport) -> str:
     return "\n".join(lines)
 
 
-def report_for(data: MovieLens) -> StatsReport:
-    """Statistics of an already loaded release: its training file (ua.base if shipped) and all ratings."""
+def report_for(data: MovieLens, file: str | None = None) -> StatsReport:
+    """Statistics of `file` (default: the training file, ua.base when shipped) and of all ratings of a
+    loaded release; each computed once when they are the same file."""
     layout = data.layout
-    train_file = "ua.base" if data.has_ua_split else layout.ratings_file
-    loaded = {layout.ratings_file: data.ratings, **data.splits}
-    return _report(data.name, data.folder, layout, train_file, loaded.__getitem__)
+    train_file = file or default_train_file(layout.ratings_file, layout.split_files)
+    whole = compute_stats(data.ratings, layout.ratings_file)
+    train = (
+        whole
+        if train_file == layout.ratings_file
+        else compute_stats(data.rating_file(train_file), train_file)
+    )
+    return StatsReport(data.name, data.folder, train, whole)

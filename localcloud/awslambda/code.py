@@ -18,10 +18,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from common.atomic import fsync_dir
 from localcloud.awslambda.errors import invalid
 from localcloud.config import CloudConfig
 from localcloud.s3client import s3_client
-from localcloud.storage import atomic_write_bytes, fsync_dir
+from localcloud.storage import atomic_write_bytes
 
 MAX_UNZIPPED_BYTES = 262_144_000  # Lambda's 250 MB quota for the extracted package (layers included)
 MAX_ZIP_REQUEST = 69_905_067  # "Request must be smaller than 69905067 bytes for the CreateFunction operation"

@@ -19,9 +19,10 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from common.s3uri import split_s3_uri
 from localcloud.config import ACCOUNT_ID, CloudConfig
 from localcloud.protocol import AwsError, public
-from localcloud.s3client import s3_client, split_s3_uri
+from localcloud.s3client import s3_client
 from localcloud.sagemaker.container import InvocationTimeout, ModelContainer
 from localcloud.sagemaker.modelservers import OBJECT2VEC, ModelRequestError, ModelServerRegistry
 from localcloud.sagemaker.resources import (

@@ -49,7 +49,7 @@ def send(events: IO[str], event: dict[str, Any]) -> None:
 
 
 def run(job_dir: Path, events: IO[str]) -> int:
-    from object2vec.errors import DataError, HyperparameterError, Object2VecError
+    from object2vec.errors import ChannelError, HyperparameterError, Object2VecError
     from object2vec.hyperparameters import Hyperparameters
     from object2vec.train import train
 
@@ -70,7 +70,7 @@ def run(job_dir: Path, events: IO[str]) -> int:
             threads=job["threads"],
             progress=False,
         )
-    except (HyperparameterError, DataError) as exc:  # the customer's input: SageMaker's ClientError
+    except (HyperparameterError, ChannelError) as exc:  # the customer's input: SageMaker's ClientError
         send(events, {"event": "error", "kind": "ClientError", "message": str(exc)})
         print(f"ClientError: {exc}", flush=True)
         return 1

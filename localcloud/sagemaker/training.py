@@ -22,10 +22,11 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from common.s3uri import split_s3_uri
 from localcloud.config import CloudConfig
 from localcloud.process import log_path
 from localcloud.protocol import AwsError, public
-from localcloud.s3client import download_prefix, s3_client, split_s3_uri
+from localcloud.s3client import download_prefix, s3_client
 from localcloud.sagemaker.modelservers import OBJECT2VEC
 from localcloud.sagemaker.resources import (
     RecordStore,

@@ -15,14 +15,20 @@ from typing import Any
 from tqdm import tqdm
 
 from jobs.channels import CHANNELS
-from jobs.errors import StackError
-from jobs.images import object2vec_image
-from jobs.stack import ModelSlot, Stack
+from jobs.stack.errors import StackError
+from jobs.stack.names import ModelSlot, Stack
 
-# Training instance for the AWS backend (the workshop's); the local backend ignores it.
-INSTANCE_TYPE = "ml.p2.xlarge"
 _EPOCH = re.compile(r"epoch (\d+)/(\d+)")
 FINAL_STATES = ("Completed", "Failed", "Stopped")
+
+
+@dataclass(frozen=True)
+class TrainingTarget:
+    """Where a backend's training jobs run: the algorithm image, the role they assume, the instance."""
+
+    image: str
+    role_arn: str
+    instance_type: str
 
 
 @dataclass(frozen=True)
@@ -42,12 +48,17 @@ def job_name(slot: ModelSlot, now: datetime | None = None) -> str:
 
 
 def create_job(
-    sagemaker: Any, stack: Stack, slot: ModelSlot, name: str, hyperparameters: dict[str, str]
+    sagemaker: Any,
+    stack: Stack,
+    target: TrainingTarget,
+    slot: ModelSlot,
+    name: str,
+    hyperparameters: dict[str, str],
 ) -> None:
     sagemaker.create_training_job(
         TrainingJobName=name,
-        AlgorithmSpecification={"TrainingImage": object2vec_image(stack.region), "TrainingInputMode": "File"},
-        RoleArn=stack.training_role_arn,
+        AlgorithmSpecification={"TrainingImage": target.image, "TrainingInputMode": "File"},
+        RoleArn=target.role_arn,
         HyperParameters=hyperparameters,
         InputDataConfig=[
             {
@@ -63,8 +74,8 @@ def create_job(
             }
             for channel in CHANNELS
         ],
-        OutputDataConfig={"S3OutputPath": f"s3://{stack.bucket}/{stack.output_prefix}"},
-        ResourceConfig={"InstanceType": INSTANCE_TYPE, "InstanceCount": 1, "VolumeSizeInGB": 10},
+        OutputDataConfig={"S3OutputPath": stack.output_uri},
+        ResourceConfig={"InstanceType": target.instance_type, "InstanceCount": 1, "VolumeSizeInGB": 10},
         StoppingCondition={"MaxRuntimeInSeconds": 3600},
     )
 

@@ -1,4 +1,5 @@
-"""`o2v model`: train Object2Vec profiles locally, query a trained model, list the profiles."""
+"""`o2v object2vec`: the bare algorithm on this machine, no cloud: train a profile, query a trained model,
+list the profiles."""
 
 from __future__ import annotations
 
@@ -9,15 +10,15 @@ from pathlib import Path
 import click
 
 from jobs.cli.shared import one_line_errors
+from jobs.local_training import train_profile
 from jobs.movielens.errors import DataError
-from jobs.training import train_profile
 from object2vec import PROFILES, Object2VecError, Predictor
 from object2vec.profiles import WORKSHOP_PROFILES
 
 
 @click.group()
-def model() -> None:
-    """Train Object2Vec models on this machine and query them."""
+def object2vec() -> None:
+    """Train Object2Vec models on this machine, with no cloud, and query them."""
 
 
 def _parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
@@ -30,7 +31,7 @@ def _parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
     return overrides
 
 
-@model.command("train")
+@object2vec.command("train")
 @click.option("--profile", required=True, type=click.Choice(list(PROFILES)), help="Hyperparameter profile.")
 @click.option(
     "--channels",
@@ -67,8 +68,8 @@ def train_command(
 
     \b
     Example:
-      o2v model train --profile rating --channels .work/channels/ml-100k/holdout/rating
-      o2v model train --profile workshop-rating --channels .work/channels/ml-100k/workshop/rating \\
+      o2v object2vec train --profile rating --channels .work/channels/ml-100k/holdout/rating
+      o2v object2vec train --profile workshop-rating --channels .work/channels/ml-100k/workshop/rating \\
           --hp epochs=5 --threads 2
     """
     if not logging.getLogger().handlers:
@@ -86,7 +87,7 @@ def train_command(
         click.echo(f"{name}: {value:.4f}")
 
 
-@model.command("predict")
+@object2vec.command("predict")
 @click.option(
     "--model",
     "model_path",
@@ -104,9 +105,9 @@ def predict_command(model_path: Path, body: str, content_type: str, accept: str 
 
     \b
     Example:
-      o2v model predict --model .work/models/rating-holdout/model.tar.gz \\
+      o2v object2vec predict --model .work/models/rating-holdout/model.tar.gz \\
           --body '{"instances": [{"in0": [789], "in1": [286]}]}'
-      o2v model predict --model .work/models/recommendation-holdout/model.tar.gz \\
+      o2v object2vec predict --model .work/models/recommendation-holdout/model.tar.gz \\
           --body '{"instances": [{"in1": [195]}]}'
     """
     if body == "-":
@@ -120,7 +121,7 @@ def predict_command(model_path: Path, body: str, content_type: str, accept: str 
     click.echo(response.decode().rstrip("\n"))
 
 
-@model.command("profiles")
+@object2vec.command("profiles")
 def profiles_command() -> None:
     """List the hyperparameter profiles.
 
@@ -129,7 +130,7 @@ def profiles_command() -> None:
 
     \b
     Example:
-      o2v model profiles
+      o2v object2vec profiles
     """
     for name, values in PROFILES.items():
         note = (

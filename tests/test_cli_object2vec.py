@@ -1,4 +1,4 @@
-"""`o2v model train|predict|profiles` through click's CliRunner: output, exit codes, one-line errors."""
+"""`o2v object2vec train|predict|profiles` through click's CliRunner: output, exit codes, one-line errors."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ import torch
 from click.testing import CliRunner
 from object2vec_testdata import write_channels
 
+from jobs import paths
 from jobs.channels import ChannelFile, ChannelManifest, LabelSpec, SourceRecord, Vocab, write_manifest
 from jobs.cli.main import cli
 from object2vec import PROFILES
@@ -22,7 +23,7 @@ SMALL = ["--hp", "enc_dim=8", "--hp", "enc0_token_embedding_dim=8", "--hp", "enc
 
 
 def run(*args: str, input: str | None = None) -> click.testing.Result:
-    return CliRunner().invoke(cli, ["model", *args], input=input)
+    return CliRunner().invoke(cli, ["object2vec", *args], input=input)
 
 
 @pytest.fixture(scope="module")
@@ -65,15 +66,19 @@ def test_train_writes_the_model_and_prints_metrics(trained: Path) -> None:
     assert trained.is_file()
 
 
-def test_train_default_out_is_under_work_models(
+def test_train_default_out_is_under_the_repositorys_work_models(
     task_dir: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # The repository's .work/, whatever the working directory (it used to be relative to it).
+    monkeypatch.setattr(paths, "work_dir", lambda: tmp_path / "repo" / ".work")
     monkeypatch.chdir(tmp_path)
     result = run("train", "--profile", "rating", "--channels", str(task_dir), *SMALL)
     assert result.exit_code == 0, result.output
-    assert "model: .work/models/rating-holdout/model.tar.gz" in result.output
+    expected = tmp_path / "repo/.work/models/rating-holdout/model.tar.gz"
+    assert f"model: {expected}" in result.output
     assert "test:mean_squared_error: " in result.output
-    assert (tmp_path / ".work/models/rating-holdout/model.tar.gz").is_file()
+    assert expected.is_file()
+    assert not (tmp_path / ".work").exists()
 
 
 def test_train_domain_errors_are_one_line(task_dir: Path, tmp_path: Path) -> None:

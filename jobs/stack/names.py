@@ -1,18 +1,19 @@
-"""The stack's names: the one place the bucket, keys, functions and endpoints are named.
+"""The stack's names: the one place the bucket, keys, functions, endpoints and roles are named.
 
-Everything that creates, calls or deletes a resource takes these names from a `Stack`, so the
-local backend, the AWS backend and the Terraform that declares the AWS resources cannot drift
-apart. The defaults are the workshop's names.
+Everything that creates, calls or deletes a resource takes these names from a `Stack`, so the local
+backend, the AWS backend and the Terraform that declares the AWS resources cannot drift apart (Terraform
+gets them from a variables file generated from this module). The names the functions themselves read
+(environment variables, where their data sits) come from `handlers.contract`. The defaults are the
+workshop's names.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from localcloud.config import ACCOUNT_ID as LOCAL_ACCOUNT_ID
+from handlers import contract
 
-BACKENDS = ("local",)
-DEFAULT_LOCAL_BUCKET = "rec-engine-workshop-local"
+DEFAULT_BUCKET = "rec-engine-workshop-local"
 
 
 @dataclass(frozen=True)
@@ -37,18 +38,15 @@ class FunctionSpec:
 
 @dataclass(frozen=True)
 class Stack:
-    backend: str = "local"
-    region: str = "us-east-1"
-    account_id: str = LOCAL_ACCOUNT_ID  # the local cloud's; the AWS backend will read the caller's
-    bucket: str = DEFAULT_LOCAL_BUCKET
+    bucket: str = DEFAULT_BUCKET
     dataset: str = "ml-100k"
     protocol: str = "holdout"
-    data_prefix: str = "object2vec/movielens/ml-100k"
+    data_prefix: str = contract.DEFAULT_DATA_PREFIX
     input_prefix: str = "object2vec/movielens/input"
     output_prefix: str = "object2vec/movielens/output"
     registry_prefix: str = "object2vec/movielens/registry"
-    index_prefix: str = "object2vec/movielens/index"
-    role_name: str = "Lambda_ServerlessWorkshop_Role"
+    index_prefix: str = contract.DEFAULT_INDEX_PREFIX
+    function_role_name: str = "Lambda_ServerlessWorkshop_Role"
     training_role_name: str = "Object2Vec_Training_Role"
     rating: ModelSlot = ModelSlot("rating", "rating", "ratingModel")
     recommendation: ModelSlot = ModelSlot("recommendation", "recommendation", "recommendationModel")
@@ -64,11 +62,6 @@ class Stack:
     retrieval_function: FunctionSpec = FunctionSpec(
         "Movie_Retrieval_Object2Vec", "handlers.movie_retrieval.lambda_handler", "movie_retrieval", 30, 256
     )
-    # Which endpoint's movie embeddings the retrieval index is built from. The workshop used the
-    # recommendation classifier; the top-N model's embeddings group movies far better (movies watched
-    # together: 65 % of 10 nearest neighbours share a genre, against 42 % and 37 % for random vectors;
-    # benchmarks/results/model.md), so retrieval uses it.
-    retrieval_endpoint: str = "topNModel"
     extra_function_env: dict[str, str] = field(default_factory=dict)
     # Hyperparameters set on top of every slot's profile (tests train for two epochs this way).
     training_overrides: dict[str, str] = field(default_factory=dict)
@@ -82,24 +75,31 @@ class Stack:
         return (self.recommendation_function, self.retrieval_function)
 
     @property
-    def role_arn(self) -> str:
-        return f"arn:aws:iam::{self.account_id}:role/{self.role_name}"
-
-    @property
-    def training_role_arn(self) -> str:
-        return f"arn:aws:iam::{self.account_id}:role/{self.training_role_name}"
+    def retrieval_endpoint(self) -> str:
+        """Whose movie embeddings the retrieval index is built from. The workshop used the recommendation
+        classifier; the top-N model's embeddings group movies far better (movies watched together: 65 % of
+        10 nearest neighbours share a genre, against 42 % and 37 % for random vectors;
+        benchmarks/results/model.md), so retrieval uses it."""
+        return self.top_n.endpoint
 
     def function_environment(self, function: FunctionSpec) -> dict[str, str]:
-        common = {"BUCKET_NAME": self.bucket, **self.extra_function_env}
+        common = {contract.BUCKET_NAME: self.bucket, **self.extra_function_env}
         if function == self.recommendation_function:
             return {
                 **common,
-                "ENDPOINT_NAME_RATING": self.rating.endpoint,
-                "ENDPOINT_NAME_REC": self.recommendation.endpoint,
-                "ENDPOINT_NAME_TOPN": self.top_n.endpoint,
-                "DATA_PREFIX": self.data_prefix,
+                contract.ENDPOINT_NAME_RATING: self.rating.endpoint,
+                contract.ENDPOINT_NAME_REC: self.recommendation.endpoint,
+                contract.ENDPOINT_NAME_TOPN: self.top_n.endpoint,
+                contract.DATA_PREFIX: self.data_prefix,
             }
-        return {**common, "ENDPOINT_NAME": self.retrieval_endpoint, "INDEX_PREFIX": self.index_prefix}
+        return {
+            **common,
+            contract.ENDPOINT_NAME: self.retrieval_endpoint,
+            contract.INDEX_PREFIX: self.index_prefix,
+        }
+
+    def data_key(self, name: str) -> str:
+        return contract.data_key(self.data_prefix, name)
 
     def input_key(self, task: str, channel: str, filename: str) -> str:
         return f"{self.input_prefix}/{task}/{channel}/{filename}"
@@ -107,3 +107,7 @@ class Stack:
     def input_uri(self, task: str, channel: str) -> str:
         """The S3 prefix a training job reads one channel from: the folder `input_key` uploads into."""
         return f"s3://{self.bucket}/{self.input_key(task, channel, '')}"
+
+    @property
+    def output_uri(self) -> str:
+        return f"s3://{self.bucket}/{self.output_prefix}"

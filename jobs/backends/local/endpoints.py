@@ -1,4 +1,5 @@
-"""Deploy a registered model behind its endpoint, and take endpoints down, with the SageMaker API.
+"""Deploy a registered model behind its endpoint, and take endpoints down, with the SageMaker API: what
+Terraform's endpoint module declares on AWS, with the same names.
 
 Each model version gets its own SageMaker Model and EndpointConfig, both named after the version
 (`ratingModel-v0003-1a2b3c4d`); the endpoint (`ratingModel`) is created once and afterwards
@@ -12,23 +13,25 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from jobs.errors import StackError, error_code
-from jobs.images import object2vec_image
-from jobs.registry import ModelRecord
-from jobs.stack import Stack
+from jobs.stack.errors import StackError, error_code
+from jobs.stack.names import Stack
+from jobs.stack.registry import ModelRecord
 
 VARIANT = "AllTraffic"
 INSTANCE_TYPE = "ml.m4.xlarge"  # the workshop's hosting instance; the local backend ignores it
 
 
-def deploy_endpoint(sagemaker: Any, stack: Stack, record: ModelRecord, *, timeout: float = 600) -> str:
-    """Point `record.model_name`'s endpoint at `record`, and wait until it is InService."""
+def deploy_endpoint(
+    sagemaker: Any, record: ModelRecord, image: str, role_arn: str, *, timeout: float = 600
+) -> str:
+    """Point `record.endpoint` at `record`'s model (`image` serving its artifact), and wait until it is
+    InService. Returns what was done."""
     name = record.model_version
     if _describe(sagemaker.describe_model, ModelName=name) is None:
         sagemaker.create_model(
             ModelName=name,
-            PrimaryContainer={"Image": object2vec_image(stack.region), "ModelDataUrl": record.artifact_uri},
-            ExecutionRoleArn=stack.training_role_arn,
+            PrimaryContainer={"Image": image, "ModelDataUrl": record.artifact_uri},
+            ExecutionRoleArn=role_arn,
         )
     if _describe(sagemaker.describe_endpoint_config, EndpointConfigName=name) is None:
         sagemaker.create_endpoint_config(
@@ -42,7 +45,7 @@ def deploy_endpoint(sagemaker: Any, stack: Stack, record: ModelRecord, *, timeou
                 }
             ],
         )
-    endpoint = record.model_name
+    endpoint = record.endpoint
     current = _describe(sagemaker.describe_endpoint, EndpointName=endpoint)
     if current is None:
         sagemaker.create_endpoint(EndpointName=endpoint, EndpointConfigName=name)

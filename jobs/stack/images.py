@@ -8,7 +8,7 @@ The local backend serves any image matching `*/object2vec:*` with our PyTorch im
 
 from __future__ import annotations
 
-from jobs.errors import StackError
+from jobs.stack.errors import StackError
 
 _OBJECT2VEC_REGISTRIES = {
     "af-south-1": "455444449433",

@@ -12,7 +12,8 @@ import io
 import zipfile
 from pathlib import Path
 
-HANDLERS_DIR = Path(__file__).resolve().parents[1] / "handlers"
+from jobs.paths import HANDLERS_DIR
+
 _EPOCH = (1980, 1, 1, 0, 0, 0)  # the earliest date a zip entry can hold
 
 

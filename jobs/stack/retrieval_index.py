@@ -1,9 +1,8 @@
 """Build the movie-embedding index the retrieval function serves from.
 
 Run at deploy time: it asks the endpoint once for every trained movie's embedding (`in1` only, in
-batches) and stores an `.npz` tagged with the model version, then updates the pointer
-`<index_prefix>/<endpoint>/current.json` that the function watches. The format is read by
-`handlers/embedding_index.py`.
+batches) and stores an `.npz` tagged with the model version, then updates the pointer the function
+watches. Keys and format are `handlers.contract`'s; `handlers/embedding_index.py` reads them.
 """
 
 from __future__ import annotations
@@ -16,11 +15,11 @@ from typing import Any
 
 import numpy as np
 
-from jobs.errors import StackError
-from jobs.registry import ModelRecord
-from jobs.stack import Stack
+from handlers import contract
+from jobs.stack.errors import StackError
+from jobs.stack.names import Stack
+from jobs.stack.registry import ModelRecord
 
-INDEX_FORMAT_VERSION = 1
 MAX_BATCH = 500
 # A real endpoint's answer may not exceed 6 MB; an embedding costs about 22 bytes of JSON per float
 # (2048-float workshop embeddings: 45 KB each), so a request asks for at most ~4 MB of them.
@@ -36,10 +35,6 @@ class IndexInfo:
     pointer_key: str
     movies: int
     dim: int
-
-
-def pointer_key(stack: Stack, endpoint: str) -> str:
-    return f"{stack.index_prefix}/{endpoint}/current.json"
 
 
 def batch_size(enc_dim: int) -> int:
@@ -78,23 +73,22 @@ def build_index(
     embeddings = fetch_embeddings(runtime, endpoint, movie_ids, batch_size(enc_dim))
     catalog_ids = np.array(sorted(catalog), dtype=np.int32)
     buffer = io.BytesIO()
-    np.savez_compressed(
-        buffer,
-        movie_ids=movie_ids,
-        embeddings=embeddings,
-        catalog_ids=catalog_ids,
-        catalog_titles=np.array([catalog[int(i)] for i in catalog_ids]),
-    )
-    index_key = f"{stack.index_prefix}/{endpoint}/{record.model_version}/embeddings.npz"
+    arrays = {
+        contract.NPZ_MOVIE_IDS: movie_ids,
+        contract.NPZ_EMBEDDINGS: embeddings,
+        contract.NPZ_CATALOG_IDS: catalog_ids,
+        contract.NPZ_CATALOG_TITLES: np.array([catalog[int(i)] for i in catalog_ids]),
+    }
+    np.savez_compressed(buffer, **arrays)  # type: ignore[arg-type]
+    index_key = contract.index_object_key(stack.index_prefix, endpoint, record.model_version)
     s3.put_object(Bucket=stack.bucket, Key=index_key, Body=buffer.getvalue())
-    info = IndexInfo(
-        record.model_version, index_key, pointer_key(stack, endpoint), len(movie_ids), embeddings.shape[1]
-    )
+    pointer_key = contract.index_pointer_key(stack.index_prefix, endpoint)
+    info = IndexInfo(record.model_version, index_key, pointer_key, len(movie_ids), embeddings.shape[1])
     pointer = {
-        "format_version": INDEX_FORMAT_VERSION,
+        "format_version": contract.INDEX_FORMAT_VERSION,
         "endpoint_name": endpoint,
-        "model_version": info.model_version,
-        "index_key": index_key,
+        contract.POINTER_MODEL_VERSION: info.model_version,
+        contract.POINTER_INDEX_KEY: index_key,
         "movies": info.movies,
         "dim": info.dim,
         "created_at": datetime.now(UTC).isoformat(timespec="seconds"),

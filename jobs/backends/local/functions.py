@@ -1,21 +1,24 @@
-"""Deploy and delete the stack's Lambda functions through the Lambda API (create or update)."""
+"""Deploy and delete the stack's Lambda functions through the Lambda API (create or update): what
+Terraform's function module declares on AWS, with the same names and settings."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from jobs.lambda_package import code_sha256
-from jobs.stack import FunctionSpec, Stack
+from jobs.stack.lambda_package import code_sha256
+from jobs.stack.names import FunctionSpec, Stack
 
 RUNTIME = "python3.12"
 _WAIT = {"Delay": 1, "MaxAttempts": 120}
 
 
-def deploy_function(lambda_client: Any, stack: Stack, spec: FunctionSpec, package: bytes) -> str:
+def deploy_function(
+    lambda_client: Any, stack: Stack, spec: FunctionSpec, package: bytes, role_arn: str
+) -> str:
     """Create the function, or bring its code and configuration up to date. Returns what was done."""
     configuration = {
         "Runtime": RUNTIME,
-        "Role": stack.role_arn,
+        "Role": role_arn,
         "Handler": spec.handler,
         "Timeout": spec.timeout,
         "MemorySize": spec.memory_size,

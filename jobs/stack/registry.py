@@ -17,17 +17,20 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from jobs.errors import StackError, error_code
-from jobs.stack import ModelSlot, Stack
+from common.s3uri import split_s3_uri
+from jobs.stack.errors import StackError, error_code
+from jobs.stack.names import ModelSlot, Stack
 
-RECORD_FORMAT_VERSION = 1
+# 2: the endpoint a model serves behind is `endpoint` (format 1 called it `model_name`, which reads
+# like SageMaker's ModelName: that is `model_version`).
+RECORD_FORMAT_VERSION = 2
 _VERSION_KEY = re.compile(r"/v(\d{4,})\.json$")
 
 
 @dataclass(frozen=True)
 class ModelRecord:
     format_version: int
-    model_name: str  # the endpoint the model serves behind
+    endpoint: str  # the endpoint the model serves behind
     version: int
     task: str
     profile: str
@@ -43,36 +46,35 @@ class ModelRecord:
 
     @property
     def model_version(self) -> str:
-        """A name for this exact model, usable as a SageMaker resource name (no underscores)."""
-        return f"{self.model_name}-v{self.version:04d}-{self.artifact_sha256[:8]}"
+        """This exact model's name: its SageMaker Model and EndpointConfig are called so (no underscores)."""
+        return f"{self.endpoint}-v{self.version:04d}-{self.artifact_sha256[:8]}"
 
     @classmethod
     def from_json(cls, raw: bytes) -> ModelRecord:
-        return cls(**json.loads(raw))
+        fields = json.loads(raw)
+        if fields.get("format_version") == 1:
+            fields = {**fields, "format_version": RECORD_FORMAT_VERSION, "endpoint": fields.pop("model_name")}
+        return cls(**fields)
 
 
-def record_key(stack: Stack, model_name: str, version: int | None = None) -> str:
+def record_key(stack: Stack, endpoint: str, version: int | None = None) -> str:
     name = "latest" if version is None else f"v{version:04d}"
-    return f"{stack.registry_prefix}/{model_name}/{name}.json"
+    return f"{stack.registry_prefix}/{endpoint}/{name}.json"
 
 
 def sha256_of_object(s3: Any, uri: str) -> str:
-    bucket, key = split_s3_uri(uri)
+    try:
+        bucket, key = split_s3_uri(uri)
+    except ValueError as err:
+        raise StackError(str(err)) from None
     digest = hashlib.sha256()
     for chunk in s3.get_object(Bucket=bucket, Key=key)["Body"].iter_chunks(1 << 20):
         digest.update(chunk)
     return digest.hexdigest()
 
 
-def split_s3_uri(uri: str) -> tuple[str, str]:
-    if not uri.startswith("s3://") or "/" not in uri[5:]:
-        raise StackError(f"not an s3://bucket/key URI: {uri!r}")
-    bucket, key = uri[5:].split("/", 1)
-    return bucket, key
-
-
-def next_version(s3: Any, stack: Stack, model_name: str) -> int:
-    prefix = f"{stack.registry_prefix}/{model_name}/"
+def next_version(s3: Any, stack: Stack, endpoint: str) -> int:
+    prefix = f"{stack.registry_prefix}/{endpoint}/"
     versions = [0]
     for page in s3.get_paginator("list_objects_v2").paginate(Bucket=stack.bucket, Prefix=prefix):
         versions += [
@@ -95,7 +97,7 @@ def register(
     """Write the next versioned record for `slot` and point `latest.json` at it."""
     record = ModelRecord(
         format_version=RECORD_FORMAT_VERSION,
-        model_name=slot.endpoint,
+        endpoint=slot.endpoint,
         version=next_version(s3, stack, slot.endpoint),
         task=slot.task,
         profile=slot.profile,
@@ -115,14 +117,14 @@ def register(
     return record
 
 
-def latest(s3: Any, stack: Stack, model_name: str) -> ModelRecord:
-    key = record_key(stack, model_name)
+def latest(s3: Any, stack: Stack, endpoint: str) -> ModelRecord:
+    key = record_key(stack, endpoint)
     try:
         raw = s3.get_object(Bucket=stack.bucket, Key=key)["Body"].read()
     except ClientError as err:
         if error_code(err) in ("NoSuchKey", "404"):
             raise StackError(
-                f"no registered model for {model_name} (s3://{stack.bucket}/{key}): run `make train`"
+                f"no registered model for {endpoint} (s3://{stack.bucket}/{key}): run `make train`"
             ) from err
         raise
     return ModelRecord.from_json(raw)

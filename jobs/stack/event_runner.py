@@ -14,11 +14,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from jobs.errors import StackError, error_code
 from jobs.movielens.errors import clip
-from jobs.stack import FunctionSpec, Stack
+from jobs.paths import EVENTS_DIR
+from jobs.stack.errors import StackError, error_code
+from jobs.stack.names import FunctionSpec, Stack
 
-EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
 SUMMARY_WIDTH = 110
 
 

@@ -1,0 +1,27 @@
+"""The command context the `o2v` group builds once: which stack, on which backend."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import click
+
+from jobs.backends import open_backend
+from jobs.stack.backend import Backend
+from jobs.stack.names import Stack
+
+
+@dataclass(frozen=True)
+class Session:
+    backend_name: str
+    bucket: str
+
+    @property
+    def stack(self) -> Stack:
+        return Stack(bucket=self.bucket)
+
+    def backend(self) -> Backend:
+        return open_backend(self.backend_name, self.stack)
+
+
+pass_session = click.make_pass_decorator(Session)
