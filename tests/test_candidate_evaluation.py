@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from localcloud_support import O2V_IMAGE, ROLE, Cloud, error_of
 
-from jobs.candidate_evaluation import baselines, evaluate_candidate, held_out_data
 from jobs.channels import PrepareConfig, read_manifest, task_folder, write_channels
-from jobs.errors import StackError
 from jobs.evaluation import rmse
 from jobs.movielens import MovieLens, load_movielens
+from jobs.stack.candidate_evaluation import baselines, evaluate_candidate, held_out_data
+from jobs.stack.errors import StackError
 from object2vec import Hyperparameters, Predictor, train
 from object2vec.data import Sequences
 

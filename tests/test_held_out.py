@@ -10,8 +10,8 @@ import pytest
 from localcloud_support import O2V_IMAGE, Cloud, deploy, wait_until
 from object2vec_testdata import ITEMS, TINY, USERS, checkerboard, write_channels
 
-from jobs import held_out
 from jobs.evaluation import accuracy, hit_rate_curve, rmse
+from jobs.stack import held_out
 from object2vec import Hyperparameters, Predictor, train
 from object2vec.data import Sequences
 

@@ -17,7 +17,7 @@ from jobs.evaluation import (
     recommendation_baselines,
     rmse,
 )
-from jobs.quality_gate import APPROVED, PENDING, Evaluation, decide
+from jobs.stack.quality_gate import APPROVED, PENDING, Evaluation, decide
 
 TEST_SET = "a" * 64
 OTHER_SET = "b" * 64

@@ -1,8 +1,7 @@
 """Movie embeddings made visible: a 2-D map (PCA) and each well-known film's nearest neighbours.
 
-Both look at the geometry the movie-retrieval function ranks by default, cosine: the embeddings are
-scaled to unit length first (their lengths mostly say how popular a movie is), then PCA (numpy's SVD
-of the centred vectors) finds the two directions along which the movies differ most.
+PCA is numpy's SVD of the centred embeddings: the two directions along which the movies differ most.
+Neighbours are by cosine distance, as the movie-retrieval function ranks them by default.
 """
 
 from __future__ import annotations
@@ -51,11 +50,11 @@ def movie_map(
             f"need one embedding per movie and at least 3 movies, got {vectors.shape} for {len(movie_ids)}"
         )
     x = vectors.astype(np.float64)
-    unit = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
-    centred = unit - unit.mean(0)
+    centred = x - x.mean(0)
     _, singular, components = np.linalg.svd(centred, full_matrices=False)
     variance = singular**2 / max(float((singular**2).sum()), 1e-300)
     xy = centred @ components[:2].T
+    unit = x / np.maximum(np.linalg.norm(x, axis=1, keepdims=True), 1e-12)
     row = {int(m): i for i, m in enumerate(movie_ids)}
     neighbours = {}
     for probe in probes:

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from jobs.atomic import atomic_writer
+from common.atomic import atomic_writer
 from jobs.evaluation import HELD_OUT, REFERENCE_FIGURES, ReferenceFigure
 from jobs.reports import plots
 from jobs.reports.metric_lines import LearningCurves
@@ -178,9 +178,8 @@ def _movie_section(embeddings: MovieEmbeddings) -> str:
     movies = movie_map(embeddings.movie_ids, embeddings.vectors, probes)
     png = plots.movie_map_png(movies, embeddings.titles, embeddings.genres)
     caption = (
-        f"{len(movies.movie_ids)} movies' embeddings, scaled to unit length, on their two principal "
-        "components, coloured by first genre; the circled films are listed below with their nearest "
-        "movies (cosine)."
+        f"{len(movies.movie_ids)} movies' embeddings on their two principal components, coloured by "
+        "first genre; the circled films are listed below with their nearest movies (cosine)."
     )
     title = lambda m: _e(embeddings.titles.get(m, str(m)))  # noqa: E731
     rows = "".join(

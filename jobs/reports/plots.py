@@ -161,13 +161,13 @@ def movie_map_png(movies: MovieMap, titles: Mapping[int, str], genres: Mapping[i
                 color=palette.get(genre, "#c7c7c7"),
             )
     index = {int(m): i for i, m in enumerate(movies.movie_ids)}
-    for probe in movies.neighbours:
+    for number, probe in enumerate(movies.neighbours):
         x, y = movies.xy[index[probe]]
         axes.scatter([x], [y], s=60, facecolors="none", edgecolors="black", linewidths=1.2)
         axes.annotate(
             titles.get(probe, str(probe)),
             (x, y),
-            xytext=(5, 5),
+            xytext=(6, 6 if number % 2 == 0 else -14),  # alternate sides: close films stay legible
             textcoords="offset points",
             fontsize=9,
             weight="bold",

@@ -18,7 +18,6 @@ import numpy as np
 from botocore.exceptions import ClientError
 
 from jobs.channels import ChannelManifest
-from jobs.endpoints import INSTANCE_TYPE, VARIANT, wait_in_service
 from jobs.evaluation import (
     TOP_K,
     hit_rate_curve,
@@ -26,9 +25,10 @@ from jobs.evaluation import (
     rating_baselines,
     recommendation_baselines,
 )
-from jobs.held_out import HIT_RATE_KS, HeldOut, measure
 from jobs.movielens import MovieLens
-from jobs.retrieval_index import batch_size, fetch_embeddings
+from jobs.stack.endpoints import INSTANCE_TYPE, VARIANT, wait_in_service
+from jobs.stack.held_out import HIT_RATE_KS, HeldOut, measure
+from jobs.stack.retrieval_index import batch_size, fetch_embeddings
 from object2vec.data import parse_jsonlines
 
 Triples = tuple[np.ndarray, np.ndarray, np.ndarray]

@@ -9,9 +9,9 @@ import math
 import pytest
 from localcloud_support import O2V_IMAGE, Cloud
 
-from jobs import model_packages as mp
-from jobs.errors import StackError
-from jobs.stack import Stack
+from jobs.stack import registry as mp
+from jobs.stack.errors import StackError
+from jobs.stack.names import Stack
 
 pytestmark = pytest.mark.slow
 STACK = Stack(bucket="registry-tests")

@@ -14,8 +14,8 @@ from typing import Any
 
 import numpy as np
 
-from jobs.errors import StackError
 from jobs.evaluation import TOP_K, accuracy, hit_rate_curve, rmse
+from jobs.stack.errors import StackError
 
 # One pair is about 30 bytes of request JSON and, for a classifier, 50 of answer: 20,000 pairs stay
 # near 1 MB each way, far from the 6 MB limit, with few enough round trips.
