@@ -10,6 +10,9 @@ O2V := $(PY) -m jobs
 # The backend every stack command uses (the CLI reads BACKEND; BUCKET_NAME too, when set).
 BACKEND ?= local
 export BACKEND
+# What `make train` trains (the CLI reads them; unset means its defaults): a MovieLens release, the
+# profile set (tuned | workshop), the protocol (holdout | workshop) and a comma-separated model subset.
+export DATASET PROFILE PROTOCOL MODELS
 # Set to e.g. https://download.pytorch.org/whl/cpu to get a CPU-only torch on Linux.
 TORCH_INDEX ?=
 TORCH_SPEC := torch==2.13.0
@@ -33,7 +36,7 @@ $(BENCH_READY): $(VENV_READY)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	@touch $@
 
-.PHONY: help venv test lint format data stats demo apply train test-events destroy env status \
+.PHONY: help venv test lint format data stats demo apply train report test-events destroy env status \
 	bench bench-ingest bench-model bench-serving ci-clean clean
 
 help: ## List the targets
@@ -66,8 +69,11 @@ demo: apply train test-events ## The whole workshop on this machine: apply, trai
 apply: $(VENV_READY) ## Start the local cloud, create the bucket, upload the data, deploy both functions
 	$(O2V) apply
 
-train: $(VENV_READY) ## Train, register and deploy ratingModel, recommendationModel, topNModel; build the index
+train: $(VENV_READY) ## Train, evaluate, register and gate the models; deploy the approved ones (DATASET= PROFILE= PROTOCOL= MODELS=)
 	$(O2V) train
+
+report: $(VENV_READY) ## Write the latest evaluation report of each endpoint to .work/reports/ and name it
+	$(O2V) models report
 
 test-events: $(VENV_READY) ## Invoke the functions with every event in events/ and print the answers
 	$(O2V) test-events

@@ -42,6 +42,7 @@ def run(clients, job: str, held_out: float, slot=STACK.rating) -> mp.ModelRecord
         data_manifest_sha256="d" * 64,
         test_set_sha256="t" * 64,
         held_out=held_out,
+        hit_rate={1: 0.3, 10: held_out},
         baselines={"per-user mean": 1.0478},
     )
 
@@ -60,6 +61,7 @@ def test_register_describes_a_pending_package_with_its_evaluation(clients):
     evaluation = json.loads(s3.get_object(Bucket=STACK.bucket, Key=evaluation_key)["Body"].read())
     assert evaluation["regression_metrics"]["rmse"]["value"] == pytest.approx(0.9361)
     assert evaluation["baselines"] == {"per-user mean": 1.0478}
+    assert evaluation["held_out"]["hit_rate"] == {"1": 0.3, "10": pytest.approx(0.9361)}
     described = mp.describe(sagemaker, record.package_arn)
     assert described.data_manifest_sha256 == "d" * 64
     assert described.hyperparameters == {}  # only in S3: read it back on demand

@@ -9,7 +9,7 @@ themselves live in `jobs.backends`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Protocol
 
 from jobs.stack.clients import Clients
@@ -45,7 +45,13 @@ class Backend(Protocol):
         ...
 
     def deploy_models(self, clients: Clients, records: Sequence[ModelRecord], log: Log) -> None:
-        """Make each record's endpoint serve it, and wait until it does."""
+        """Make each record's endpoint serve it (a model package the registry approved), and wait until
+        it does; an endpoint already serving another package swaps with no downtime."""
+        ...
+
+    def job_log_lines(self, clients: Clients, job_name: str) -> Iterator[str]:
+        """A training job's log lines, oldest first (its `#quality_metric` lines give the learning
+        curves): the local cloud's job log, or the job's CloudWatch log stream on AWS."""
         ...
 
     def destroy(self, log: Log) -> None:

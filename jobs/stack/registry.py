@@ -139,6 +139,7 @@ def register(
             "metric": HELD_OUT[slot.task].name,
             "value": held_out,
             "test_set_sha256": test_set_sha256,
+            "hit_rate": {str(k): v for k, v in (hit_rate or {}).items()},
         },
         "baselines": dict(baselines or {}),
         "hyperparameters": dict(hyperparameters),

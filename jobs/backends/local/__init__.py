@@ -73,6 +73,14 @@ class LocalBackend:
             action = deploy_endpoint(clients.sagemaker, record, target.image, target.role_arn)
             log(f"endpoint {record.endpoint}: {action}, serving {record.model_version}")
 
+    def job_log_lines(self, clients: Clients, job_name: str) -> Iterator[str]:
+        path = localcloud.log_path(self.cloud, training_job=job_name)
+        try:
+            with open(path, encoding="utf-8", errors="replace") as lines:
+                yield from (line.rstrip("\n") for line in lines)
+        except FileNotFoundError:
+            return
+
     def destroy(self, log: Log) -> None:
         """Delete the stack's resources, then stop the local cloud and remove its state, even if a deletion
         fails."""
