@@ -481,6 +481,37 @@ def test_rollback_and_approval_through_the_cli(deployed, tmp_path, monkeypatch):
     assert "ratingModel has 1 approved model package(s): nothing to roll back to" in nothing_left.output
 
 
+def test_the_workshop_profile_on_the_workshop_protocol(deployed, tmp_path):
+    """The lab's run (one short epoch here): train and validation only, measured on validation, and never
+    compared with versions measured on the holdout test set."""
+    backend = LocalBackend(
+        dataclasses.replace(deployed.stack, protocol="workshop", training_overrides={"epochs": "1"}),
+        deployed.cloud,
+    )
+    lines: list[str] = []
+    report = lifecycle.train(
+        backend,
+        source=deployed.source,
+        channels_dir=tmp_path / "channels",
+        reports_dir=tmp_path / "reports",
+        models=["rating"],
+        profile_set="workshop",
+        log=lines.append,
+    )
+    (outcome,) = report.outcomes
+    job = deployed.clients.sagemaker.describe_training_job(TrainingJobName=outcome.record.training_job)
+    assert [c["ChannelName"] for c in job["InputDataConfig"]] == ["train", "validation"]
+    assert job["HyperParameters"]["enc_dim"] == "1024"  # the notebook's
+    assert (outcome.record.profile, outcome.record.protocol) == ("workshop-rating", "workshop")
+    assert outcome.held.held_out_channel == "validation"
+    assert outcome.record.approval == registry.PENDING
+    assert "was measured on another test set" in outcome.decision.reason
+    assert report.deployed == ()
+    assert any(
+        line.startswith("evaluating ratingModel-") and "(validation channel)" in line for line in lines
+    )
+
+
 def test_destroy_leaves_nothing_and_can_run_twice(tmp_path, ml100k_dir):
     cloud = cloud_config(tmp_path / "state")
     stack = Stack(bucket="short-lived")
