@@ -75,4 +75,8 @@ def test_held_out_figures_through_an_endpoint(cloud: Cloud, tmp_path: Path, monk
     assert figure.hit_rate is not None
     assert figure.hit_rate == pytest.approx(expected, abs=1e-9)
     assert figure.value == figure.hit_rate[10]
+    assert figure.ranked_users == int(relevant.any(1).sum())  # few pairs: every user is ranked
     assert list(figure.hit_rate.values()) == sorted(figure.hit_rate.values())  # HR@k grows with k
+    monkeypatch.setattr(held_out, "MAX_RANKED_PAIRS", 10 * ITEMS)  # now only 10 users fit: a sample
+    sampled = held_out.measure(runtime, "heldout-rating", "implicit", test, seen=[train_pairs])
+    assert sampled.ranked_users == 10

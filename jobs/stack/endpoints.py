@@ -13,6 +13,18 @@ VARIANT = "AllTraffic"
 INSTANCE_TYPE = "ml.m4.xlarge"  # the workshop's hosting instance; the local cloud ignores it
 
 
+def production_variants(model_name: str) -> list[dict[str, Any]]:
+    """An EndpointConfig's one variant: all traffic to `model_name` on one instance."""
+    return [
+        {
+            "VariantName": VARIANT,
+            "ModelName": model_name,
+            "InitialInstanceCount": 1,
+            "InstanceType": INSTANCE_TYPE,
+        }
+    ]
+
+
 def wait_in_service(sagemaker: Any, endpoint: str, timeout: float) -> None:
     # boto3's endpoint_in_service waiter polls every 30 s; a local endpoint is ready in well under one.
     deadline = time.monotonic() + timeout

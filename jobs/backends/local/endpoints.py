@@ -12,7 +12,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
-from jobs.stack.endpoints import INSTANCE_TYPE, VARIANT, wait_in_service
+from jobs.stack.endpoints import production_variants, wait_in_service
 from jobs.stack.errors import error_code
 from jobs.stack.names import Stack
 from jobs.stack.registry import ModelRecord
@@ -33,14 +33,7 @@ def deploy_endpoint(
     if _describe(sagemaker.describe_endpoint_config, EndpointConfigName=name) is None:
         sagemaker.create_endpoint_config(
             EndpointConfigName=name,
-            ProductionVariants=[
-                {
-                    "VariantName": VARIANT,
-                    "ModelName": name,
-                    "InitialInstanceCount": 1,
-                    "InstanceType": INSTANCE_TYPE,
-                }
-            ],
+            ProductionVariants=production_variants(name),
         )
     endpoint = record.endpoint
     current = _describe(sagemaker.describe_endpoint, EndpointName=endpoint)
