@@ -174,7 +174,14 @@ def movie_map_png(movies: MovieMap, titles: Mapping[int, str], genres: Mapping[i
         )
     axes.set_xlabel(f"first principal component ({movies.explained[0]:.0%} of the variance)")
     axes.set_ylabel(f"second principal component ({movies.explained[1]:.0%})")
-    axes.legend(fontsize=8, markerscale=2, title="first genre", title_fontsize=8, loc="best")
+    axes.legend(
+        fontsize=8,
+        markerscale=2,
+        title="first genre",
+        title_fontsize=8,
+        loc="upper left",
+        bbox_to_anchor=(1.01, 1),
+    )
     axes.grid(alpha=0.2)
     figure.tight_layout()
     return to_png(figure)
