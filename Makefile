@@ -7,7 +7,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 O2V := $(PY) -m jobs
-# The backend every stack command uses (the CLI reads BACKEND; BUCKET_NAME too, when set).
+# The backend every stack command uses: local (default) or aws (the CLI reads BACKEND; BUCKET_NAME too).
 BACKEND ?= local
 export BACKEND
 # What `make train` trains (the CLI reads them; unset means its defaults): a MovieLens release, the
@@ -36,8 +36,8 @@ $(BENCH_READY): $(VENV_READY)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	@touch $@
 
-.PHONY: help venv test lint format data stats demo apply train report test-events destroy env status \
-	bench bench-ingest bench-model bench-serving ci-clean clean
+.PHONY: help venv test lint format data stats demo plan apply train report test-events destroy env status \
+	bench bench-ingest bench-model bench-serving bench-load ci-clean clean
 
 help: ## List the targets
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*?## "}{printf "  %-14s %s\n", $$1, $$2}'
@@ -66,7 +66,10 @@ demo: apply train test-events ## The whole workshop on this machine: apply, trai
 	@echo "The stack is up. Talk to it with boto3 or the aws CLI:  eval \"\$$(make -s env)\""
 	@echo "Tear it down with:  make destroy"
 
-apply: $(VENV_READY) ## Start the local cloud, create the bucket, upload the data, deploy both functions
+plan: $(VENV_READY) ## BACKEND=aws: terraform plan of the whole stack (builds the zips; changes nothing)
+	$(O2V) plan
+
+apply: $(VENV_READY) ## Bring the stack up (local cloud, or terraform apply on AWS), upload the data, deploy both functions
 	$(O2V) apply
 
 train: $(VENV_READY) ## Train, evaluate, register and gate the models; deploy the approved ones (DATASET= PROFILE= PROTOCOL= MODELS=)
@@ -78,7 +81,7 @@ report: $(VENV_READY) ## Write the latest evaluation report of each endpoint to 
 test-events: $(VENV_READY) ## Invoke the functions with every event in events/ and print the answers
 	$(O2V) test-events
 
-destroy: $(VENV_READY) ## Delete what apply and train created, stop the local cloud, remove its state
+destroy: $(VENV_READY) ## Delete what apply and train created (local cloud and its state, or terraform destroy)
 	$(O2V) destroy
 
 env: $(VENV_READY) ## Print export lines for boto3 and the aws CLI: eval "$(make -s env)"
@@ -87,7 +90,7 @@ env: $(VENV_READY) ## Print export lines for boto3 and the aws CLI: eval "$(make
 status: $(VENV_READY) ## Is the local cloud running, and are its services ready?
 	$(O2V) cloud status
 
-bench: bench-ingest bench-model bench-serving ## Run every benchmark (writes benchmarks/results/)
+bench: bench-ingest bench-model bench-serving bench-load ## Run every benchmark (writes benchmarks/results/)
 
 bench-ingest: $(VENV_READY) ## Benchmark ingestion on a synthetic 25 M-row ratings file
 	$(PY) -m benchmarks.bench_ingest
@@ -97,6 +100,9 @@ bench-model: $(BENCH_READY) ## Train every profile on ml-100k and compare with b
 
 bench-serving: $(BENCH_READY) ## Latency, throughput and memory of the local stack (its own throw-away stack)
 	$(PY) -m benchmarks.bench_serving
+
+bench-load: $(VENV_READY) ## 16 signed clients, 20,000 mixed requests, a worker killed mid-run (its own local cloud)
+	$(PY) -m benchmarks.bench_load
 
 ci-clean: ## Run .ci/run on a fresh copy of the committed tree (what CI sees), with its own venv
 	scripts/check-clean-clone

@@ -8,11 +8,13 @@ caller's mistake: 400 with the model's own message. A missing endpoint or one we
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError, ReadTimeoutError
 
 from handlers.aws_errors import error_code
+from handlers.fields import shown
 from handlers.responses import BadRequest, Unavailable, UpstreamError
 
 Instance = dict[str, list[int]]
@@ -54,13 +56,23 @@ def predict(
 
 
 def _scores(endpoint_name: str, prediction: Any, lengths: tuple[int, ...]) -> list[float]:
+    """The prediction's scores: a list of the expected length of finite numbers (a model answering
+    strings, nulls or NaN is a failing upstream, 502, never a 500 or a body that is not JSON)."""
     scores = prediction.get("scores") if isinstance(prediction, dict) else None
     if not isinstance(scores, list) or len(scores) not in lengths:
         expected = " or ".join(map(str, lengths))
         raise UpstreamError(
-            f"endpoint '{endpoint_name}' answered {scores!r}; expected {expected} score(s) per pair"
+            f"endpoint '{endpoint_name}' answered {shown(scores)}; expected {expected} score(s) per pair"
         )
-    return scores
+    if not all(_finite_number(score) for score in scores):
+        raise UpstreamError(
+            f"endpoint '{endpoint_name}' answered {shown(scores)}; scores must be finite numbers"
+        )
+    return [float(score) for score in scores]
+
+
+def _finite_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
 def _mapped(endpoint_name: str, err: ClientError) -> Exception:

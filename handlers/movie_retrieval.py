@@ -35,7 +35,9 @@ class RetrievalRequest:
         fields.only_known(event, ALLOWED_KEYS)
         if "bucket_name" in event and event["bucket_name"] != bucket:
             asked = event["bucket_name"]
-            raise Forbidden(f"bucket_name {asked!r} is not this function's bucket; it only reads {bucket!r}")
+            raise Forbidden(
+                f"bucket_name {fields.shown(asked)} is not this function's bucket; it only reads {bucket!r}"
+            )
         if ("movie_id" in event) == ("movie_id_to_examine" in event):
             raise BadRequest("give exactly one of 'movie_id' or 'movie_id_to_examine'")
         key = "movie_id" if "movie_id" in event else "movie_id_to_examine"

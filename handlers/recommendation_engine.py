@@ -75,9 +75,14 @@ def parse_pairs(event: Any) -> list[Pair]:
         pairs = _pairs_from_list(event["pairs"])
     else:
         pairs = [Pair(fields.required_id(event, "user_id"), fields.required_id(event, "movie_id"))]
-    if not 1 <= len(pairs) <= MAX_PAIRS:
-        raise BadRequest(f"between 1 and {MAX_PAIRS} pairs may be asked at once, got {len(pairs)}")
+    _check_count(len(pairs))
     return pairs
+
+
+def _check_count(count: int) -> None:
+    """Checked before any pair is parsed: a million pairs are refused, not read."""
+    if not 1 <= count <= MAX_PAIRS:
+        raise BadRequest(f"between 1 and {MAX_PAIRS} pairs may be asked at once, got {count}")
 
 
 def _pairs_from_data(data: Any) -> list[Pair]:
@@ -86,9 +91,12 @@ def _pairs_from_data(data: Any) -> list[Pair]:
             data = json.loads(data)
         except json.JSONDecodeError as err:
             raise BadRequest(f"'data' is not valid JSON: {err.msg} at column {err.colno}") from None
+        except RecursionError:
+            raise BadRequest("'data' nests JSON too deeply to be an Object2Vec request") from None
     instances = data.get("instances") if isinstance(data, dict) else None
     if not isinstance(instances, list):
         raise BadRequest("'data' must hold a JSON object with an 'instances' list")
+    _check_count(len(instances))
     pairs = []
     for i, instance in enumerate(instances):
         where = f"data.instances[{i}]"
@@ -99,13 +107,15 @@ def _pairs_from_data(data: Any) -> list[Pair]:
 def _single_token(instance: Any, key: str, where: str) -> int:
     value = instance.get(key) if isinstance(instance, dict) else None
     if not isinstance(value, list) or len(value) != 1:
-        raise BadRequest(f"{where}.{key} must be a list holding one positive integer id, got {value!r}")
+        got = fields.shown(value)
+        raise BadRequest(f"{where}.{key} must be a list holding one positive integer id, got {got}")
     return fields.positive_int(value[0], f"{where}.{key}[0]")
 
 
 def _pairs_from_list(pairs: Any) -> list[Pair]:
     if not isinstance(pairs, list):
         raise BadRequest(f"'pairs' must be a list, got {type(pairs).__name__}")
+    _check_count(len(pairs))
     parsed = []
     for i, pair in enumerate(pairs):
         where = f"pairs[{i}]"

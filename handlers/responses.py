@@ -63,7 +63,7 @@ def respond(status: int, body: Body) -> Response:
     return {
         "statusCode": status,
         "headers": {"Content-Type": "application/json"},
-        "body": json.dumps(body),
+        "body": json.dumps(body, allow_nan=False),  # NaN is not JSON: a bug, never a 200 of it
     }
 
 

@@ -10,9 +10,10 @@ Each service is split like moto: `routes.py` (URL table), `responses.py` (protoc
 serialize, errors in one place) and plain-Python backends with the state and logic.
 """
 
-from localcloud.config import CloudConfig, default_state_dir
+from localcloud.clientenv import env_vars
+from localcloud.config import CloudConfig, default_state_dir, log_path
 from localcloud.errors import LocalCloudError
-from localcloud.process import CloudStatus, ServiceHealth, env_vars, log_path, start, status, stop
+from localcloud.process import CloudStatus, ServiceHealth, start, status, stop
 
 __all__ = [
     "CloudConfig",

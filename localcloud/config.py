@@ -12,11 +12,14 @@ from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 
 from localcloud.errors import LocalCloudError
+from localcloud.storage import child
 
 # Everything binds here and nowhere else: the local cloud must never be reachable from the network.
 HOST = "127.0.0.1"
-ACCOUNT_ID = "123456789012"  # moto's default account, so S3 and our services agree on ARNs
-DUMMY_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing"}
+# The one account and the default region of the local cloud. The account is moto's default, which moto
+# gives every access key it has not issued itself, so S3 and our services agree on ARNs.
+ACCOUNT_ID = "123456789012"
+REGION = "us-east-1"
 SERVICES = ("s3", "sagemaker", "lambda")
 
 
@@ -33,7 +36,7 @@ class CloudConfig:
     s3_port: int = 4701
     sagemaker_port: int = 4702
     lambda_port: int = 4703
-    region: str = "us-east-1"
+    region: str = REGION
     # torch threads for a training job and for each endpoint's model (2-vCPU machines stall with more).
     training_threads: int = 1
     serving_threads: int = 1
@@ -45,6 +48,10 @@ class CloudConfig:
     endpoint_timeout_seconds: float = 60.0
     # Extra model servers, "IMAGE_PATTERN=module:function" (tests register a tiny one this way).
     model_servers: tuple[str, ...] = ()
+    # HTTP: worker threads per service (each serves one connection at a time) and the limit on every
+    # socket read, so a client that stalls mid-request frees its worker.
+    http_workers: int = 32
+    read_timeout_seconds: float = 30.0
 
     def port(self, service: str) -> int:
         return {"s3": self.s3_port, "sagemaker": self.sagemaker_port, "lambda": self.lambda_port}[service]
@@ -63,6 +70,10 @@ class CloudConfig:
     @property
     def logs_dir(self) -> Path:
         return self.state_dir / "logs"
+
+    @property
+    def credentials_file(self) -> Path:
+        return self.state_dir / "credentials.json"
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> CloudConfig:
@@ -94,10 +105,21 @@ class CloudConfig:
             raise LocalCloudError(f"local cloud ports must be three distinct ports in 1-65535, got {ports}")
         if min(self.training_threads, self.serving_threads, self.lambda_max_concurrency) < 1:
             raise LocalCloudError("training_threads, serving_threads and lambda_max_concurrency must be >= 1")
+        if self.http_workers < 1 or not self.read_timeout_seconds > 0:
+            raise LocalCloudError("http_workers must be >= 1 and read_timeout_seconds > 0")
         if not self.endpoint_timeout_seconds > 0:
             raise LocalCloudError(
                 f"endpoint_timeout_seconds must be > 0, got {self.endpoint_timeout_seconds}"
             )
+
+
+def log_path(config: CloudConfig, *, function: str | None = None, training_job: str | None = None) -> Path:
+    """The server log, or one Lambda function's log, or one training job's log."""
+    if function:
+        return child(config.logs_dir / "lambda", f"{function}.log")
+    if training_job:
+        return child(config.logs_dir / "training", f"{training_job}.log")
+    return config.log_file
 
 
 def port_in_use(config: CloudConfig, service: str) -> LocalCloudError:

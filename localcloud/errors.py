@@ -1,6 +1,6 @@
 """Errors of the local cloud's process management (one line each; the CLI prints them as is).
 
-Errors that travel over the wire to an AWS client are `localcloud.protocol.AwsError` instead.
+Errors that travel over the wire to an AWS client are `localcloud.awswire.AwsError` instead.
 """
 
 

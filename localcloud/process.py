@@ -1,4 +1,4 @@
-"""Run the local cloud in the background: start (idempotent), stop (safe to repeat), status, env.
+"""Run the local cloud in the background: start (idempotent), stop (safe to repeat), status.
 
 "Running" means: a live process whose pid every service reports on its health route. A pid file
 alone proves nothing (a reboot or kill -9 leaves it behind, and pids get reused), so a pid file
@@ -18,14 +18,16 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass
-from pathlib import Path
 
-from localcloud.config import DUMMY_CREDENTIALS, HOST, SERVICES, CloudConfig, port_in_use
+from localcloud.config import HOST, SERVICES, CloudConfig, port_in_use
+from localcloud.credentials import ensure_credentials
 from localcloud.errors import LocalCloudError
+from localcloud.statelock import in_use_message, state_in_use
 from localcloud.storage import read_json
 
 STOP_GRACE_SECONDS = 10.0
 _children: dict[int, subprocess.Popen[bytes]] = {}  # servers this process started, reaped on stop
+_children_ports: dict[int, tuple[int, ...]] = {}  # ... and the ports each was started to serve
 
 
 @dataclass(frozen=True)
@@ -51,20 +53,6 @@ class CloudStatus:
     @property
     def ready(self) -> bool:
         return self.running and all(s.ready for s in self.services)
-
-
-def env_vars(config: CloudConfig | None = None) -> dict[str, str]:
-    """The variables that point boto3 and the aws CLI at the local cloud."""
-    config = config or CloudConfig.from_env()
-    return {
-        "AWS_ENDPOINT_URL_S3": config.url("s3"),
-        "AWS_ENDPOINT_URL_SAGEMAKER": config.url("sagemaker"),
-        "AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME": config.url("sagemaker"),
-        "AWS_ENDPOINT_URL_LAMBDA": config.url("lambda"),
-        "AWS_REGION": config.region,
-        "AWS_DEFAULT_REGION": config.region,
-        **DUMMY_CREDENTIALS,
-    }
 
 
 def status(config: CloudConfig | None = None) -> CloudStatus:
@@ -93,7 +81,7 @@ def start(config: CloudConfig | None = None, *, timeout: float = 90.0) -> CloudS
             )
         if not _port_free(config.port(health.service)):
             raise port_in_use(config, health.service)
-    config.state_dir.mkdir(parents=True, exist_ok=True)
+    ensure_credentials(config)  # the stack's keys exist before any service can be asked to check them
     with open(config.log_file, "ab") as log:
         offset = log.tell()
         process = subprocess.Popen(
@@ -106,6 +94,7 @@ def start(config: CloudConfig | None = None, *, timeout: float = 90.0) -> CloudS
             start_new_session=True,  # its own process group: `stop` can end it and its workers together
         )
     _children[process.pid] = process
+    _children_ports[process.pid] = _ports(config)
     return _wait_ready(config, (process, offset), timeout)
 
 
@@ -118,19 +107,12 @@ def stop(
     pid = _our_live_pid(status(config))
     if pid is not None:
         _terminate(pid, grace)
+    elif state_in_use(config):  # another local cloud (other ports) serves this folder: not ours to touch
+        raise LocalCloudError(in_use_message(config))
     config.pid_file.unlink(missing_ok=True)
     if purge:
         shutil.rmtree(config.state_dir, ignore_errors=True)
     return pid is not None
-
-
-def log_path(config: CloudConfig, *, function: str | None = None, training_job: str | None = None) -> Path:
-    """The server log, or one Lambda function's log, or one training job's log."""
-    if function:
-        return config.logs_dir / "lambda" / f"{function}.log"
-    if training_job:
-        return config.logs_dir / "training" / f"{training_job}.log"
-    return config.log_file
 
 
 # -- internals ------------------------------------------------------------------------------------------
@@ -191,7 +173,12 @@ def _pid_from_file(config: CloudConfig) -> int | None:
 
 def _is_ours(current: CloudStatus, pid: int) -> bool:
     """The pid is a local cloud: a service answers with it (or it is a server we started)."""
-    return pid in _children or any(s.pid == pid for s in current.services)
+    started_here = _children_ports.get(pid) == _ports(current.config)
+    return started_here or any(s.pid == pid for s in current.services)
+
+
+def _ports(config: CloudConfig) -> tuple[int, ...]:
+    return tuple(config.port(service) for service in SERVICES)
 
 
 def _our_live_pid(current: CloudStatus) -> int | None:
@@ -228,6 +215,7 @@ def _terminate(pid: int, grace: float) -> None:
     # Whatever is left of its process group (a hung shutdown, worker processes) goes now.
     with contextlib.suppress(ProcessLookupError, PermissionError):
         os.killpg(pid, signal.SIGKILL)
+    _children_ports.pop(pid, None)
     child = _children.pop(pid, None)
     if child is not None:
         child.wait()

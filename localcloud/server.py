@@ -17,21 +17,25 @@ import sys
 import threading
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from localcloud.awslambda.functions import LambdaBackend
 from localcloud.awslambda.responses import LambdaResponses
 from localcloud.awslambda.routes import lambda_routes
+from localcloud.awswire import AwsError, Response, Route, error_response
 from localcloud.config import HOST, SERVICES, CloudConfig, port_in_use
+from localcloud.credentials import ensure_credentials
 from localcloud.errors import LocalCloudError
-from localcloud.protocol import AwsHTTPServer, serve_in_thread
-from localcloud.s3.server import make_s3_server
+from localcloud.httpserver import AwsHTTPServer, ErrorRenderer, serve_in_thread
+from localcloud.s3.persistence import S3Mirror
+from localcloud.s3.server import S3Service, s3_error_response
 from localcloud.sagemaker.hosting import HostingBackend
 from localcloud.sagemaker.model_registry import ModelRegistryBackend
 from localcloud.sagemaker.modelservers import ModelServerRegistry
 from localcloud.sagemaker.responses import SageMakerResponses
 from localcloud.sagemaker.routes import sagemaker_routes
-from localcloud.sagemaker.training import TrainingBackend
+from localcloud.sagemaker.training_jobs import TrainingBackend
+from localcloud.security import StackGate
+from localcloud.statelock import hold_state_lock
 from localcloud.storage import atomic_write_json, read_json
 
 log = logging.getLogger("localcloud")
@@ -53,14 +57,17 @@ def bind(config: CloudConfig, service: str) -> socket.socket:
     return listener
 
 
+def json_errors(error: AwsError, r: Route | None) -> Response:
+    return error_response(error, aws_json=r is not None and r.aws_json)
+
+
 @dataclass
 class LocalCloud:
     """The three services, built and bound but not yet serving."""
 
     config: CloudConfig
-    s3_server: Any
-    s3_mirror: Any
-    s3_ready: threading.Event
+    s3: AwsHTTPServer
+    s3_mirror: S3Mirror
     sagemaker: AwsHTTPServer
     lambda_: AwsHTTPServer
     hosting: HostingBackend
@@ -69,26 +76,43 @@ class LocalCloud:
 
     @classmethod
     def build(cls, config: CloudConfig) -> LocalCloud:
-        listeners = [bind(config, service) for service in ("s3", "sagemaker", "lambda")]
+        listeners = {service: bind(config, service) for service in SERVICES}
+        credentials = ensure_credentials(config)
         servers = ModelServerRegistry()
         for spec in config.model_servers:
             servers.register_spec(spec)
-        s3_ready = threading.Event()
-        s3_server, mirror = make_s3_server(listeners[0], config.state_dir, s3_ready)
+
+        def server(service: str, routes: list[Route], render_error: ErrorRenderer) -> AwsHTTPServer:
+            return AwsHTTPServer(
+                listeners[service],
+                service,
+                routes,
+                str(config.state_dir),
+                render_error=render_error,
+                gate=StackGate(service, config.port(service), credentials),
+                workers=config.http_workers,
+                read_timeout=config.read_timeout_seconds,
+            )
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
+        mirror = S3Mirror(config.state_dir / "s3")
+        s3 = server("s3", S3Service(mirror, config.s3_port).routes(), s3_error_response)
         hosting = HostingBackend(config, servers)
         training = TrainingBackend(config)
         functions = LambdaBackend(config)
-        state = str(config.state_dir)
         registry = ModelRegistryBackend(config)
         sagemaker_app = sagemaker_routes(SageMakerResponses(hosting, training, registry))
-        sagemaker = AwsHTTPServer(listeners[1], "sagemaker", sagemaker_app, state)
-        lambda_ = AwsHTTPServer(listeners[2], "lambda", lambda_routes(LambdaResponses(functions)), state)
-        return cls(config, s3_server, mirror, s3_ready, sagemaker, lambda_, hosting, training, functions)
+        sagemaker = server("sagemaker", sagemaker_app, json_errors)
+        lambda_ = server("lambda", lambda_routes(LambdaResponses(functions)), json_errors)
+        return cls(config, s3, mirror, sagemaker, lambda_, hosting, training, functions)
+
+    def servers(self) -> tuple[AwsHTTPServer, ...]:
+        return (self.sagemaker, self.lambda_, self.s3)
 
     def start(self) -> None:
         self.s3_mirror.restore()
-        serve_in_thread(self.s3_server, "s3")
-        self.s3_ready.set()
+        serve_in_thread(self.s3, "s3")
+        self.s3.ready.set()
         self.functions.restore()
         serve_in_thread(self.lambda_, "lambda")
         self.lambda_.ready.set()
@@ -102,19 +126,20 @@ class LocalCloud:
         self.sagemaker.ready.set()
 
     def stop(self) -> None:
-        for event in (self.s3_ready, self.sagemaker.ready, self.lambda_.ready):
-            event.clear()
-        for server in (self.sagemaker, self.lambda_, self.s3_server):
+        for server in self.servers():
+            server.ready.clear()
+        for server in self.servers():
             server.shutdown()
         self.training.shutdown()
         self.functions.shutdown()
-        for server in (self.sagemaker, self.lambda_, self.s3_server):
+        for server in self.servers():
             server.server_close()
 
 
 def serve(config: CloudConfig) -> None:
     """Run in the foreground until SIGTERM or SIGINT; every worker process ends with it."""
     config.state_dir.mkdir(parents=True, exist_ok=True)
+    lock = hold_state_lock(config)  # before anything reads or writes the folder
     cloud = LocalCloud.build(config)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -134,6 +159,7 @@ def serve(config: CloudConfig) -> None:
     cloud.stop()
     remove_pid_file(config)
     log.info("stopped")
+    lock.close()
 
 
 def write_pid_file(config: CloudConfig) -> None:

@@ -16,6 +16,36 @@ from typing import Any
 from common.atomic import atomic_writer, fsync_dir
 
 
+class UnsafeName(ValueError):
+    """A name that would not stay inside its folder; the message says which and why."""
+
+
+def child(folder: Path, name: str) -> Path:
+    """`folder / name` for a name that is exactly one path segment: the ONE check every resource name
+    (function, layer, endpoint, job, bucket, log) passes before it becomes a path."""
+    if (
+        not isinstance(name, str)
+        or name in ("", ".", "..")
+        or any(c in name for c in "/\\\0")
+        or len(name.encode()) > 255
+    ):
+        raise UnsafeName(f"{str(name)[:80]!r} is not a plain file name")
+    return folder / name
+
+
+def below(folder: Path, relative: str) -> Path:
+    """`folder / relative` for a relative path made of plain segments (e.g. an S3 key below a prefix):
+    no absolute path, no "." or ".." segment, no empty segment, no NUL."""
+    parts = relative.split("/")
+    try:
+        path = folder
+        for part in parts:
+            path = child(path, part)
+    except UnsafeName:
+        raise UnsafeName(f"{relative[:200]!r} is not a relative path below {folder.name}") from None
+    return path
+
+
 def atomic_write_bytes(path: Path, data: bytes) -> None:
     with atomic_writer(path, mode=None) as f:  # state files stay private (0600)
         f.write(data)
@@ -28,6 +58,18 @@ def atomic_write_json(path: Path, value: Any) -> None:
 
 def read_json(path: Path) -> Any:
     return json.loads(path.read_bytes())
+
+
+def sync_tree(root: Path) -> None:
+    """fsync every file and folder under `root` (before it is renamed into place)."""
+    for folder, _, files in os.walk(root):
+        for name in files:
+            fd = os.open(os.path.join(folder, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        fsync_dir(Path(folder))
 
 
 def remove_tree(path: Path) -> None:

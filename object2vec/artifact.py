@@ -10,6 +10,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import pickle
 import tarfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +22,8 @@ from object2vec.errors import ArtifactError
 
 FORMAT_VERSION = 1
 ARTIFACT_NAME = "model.tar.gz"
+# No member of a model archive is read if it is larger (the largest real model.pt is a few MB).
+MAX_MEMBER_BYTES = 1024 * 1024 * 1024
 WEIGHTS, HYPERPARAMETERS, METADATA = "model.pt", "hyperparameters.json", "metadata.json"
 
 
@@ -67,8 +70,9 @@ def load_artifact(path: Path) -> Artifact:
         metadata = json.loads(members[METADATA])
         hyperparameters = json.loads(members[HYPERPARAMETERS])
         state_dict = torch.load(io.BytesIO(members[WEIGHTS]), map_location="cpu", weights_only=True)
-    except (ValueError, RuntimeError, EOFError) as e:
-        raise ArtifactError(f"{path}: corrupt model artifact ({str(e).splitlines()[0]})") from None
+    except (ValueError, RuntimeError, EOFError, pickle.UnpicklingError) as e:
+        first = (str(e).splitlines() or [type(e).__name__])[0]
+        raise ArtifactError(f"{path}: corrupt model artifact ({type(e).__name__}: {first})") from None
     if metadata.get("format_version") != FORMAT_VERSION:
         raise ArtifactError(
             f"{path}: format_version {metadata.get('format_version')!r} is not {FORMAT_VERSION} "
@@ -86,6 +90,9 @@ def _read_tar(path: Path) -> dict[str, bytes]:
             missing = [n for n in (WEIGHTS, HYPERPARAMETERS, METADATA) if n not in found]
             if missing:
                 raise ArtifactError(f"{path}: not an object2vec model artifact (no {missing[0]})")
+            oversize = [n for n in (WEIGHTS, HYPERPARAMETERS, METADATA) if found[n].size > MAX_MEMBER_BYTES]
+            if oversize:  # checked before reading: a hostile archive must not fill the memory
+                raise ArtifactError(f"{path}: {oversize[0]} is larger than {MAX_MEMBER_BYTES} bytes")
             # Read only the three known members into memory: nothing is extracted to disk.
             return {n: tar.extractfile(found[n]).read() for n in (WEIGHTS, HYPERPARAMETERS, METADATA)}  # type: ignore[union-attr]
     except (tarfile.TarError, OSError, EOFError) as e:

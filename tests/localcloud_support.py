@@ -8,6 +8,7 @@ puts this folder on its PYTHONPATH and registers `*/echo-model:*=localcloud_supp
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import http.client
 import io
 import json
@@ -27,11 +28,13 @@ from unittest import mock
 
 import boto3
 import pytest
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
 from botocore.config import Config
+from botocore.credentials import Credentials
 from botocore.exceptions import ClientError
 
-from localcloud import CloudConfig, start, stop
-from localcloud.config import DUMMY_CREDENTIALS
+from localcloud import CloudConfig, env_vars, start, stop
 from localcloud.sagemaker.modelservers import ModelRequestError
 
 TESTS = Path(__file__).resolve().parent
@@ -68,7 +71,23 @@ def load_echo(artifact: Path, threads: int) -> EchoModel:
         tag = member.read().decode() if member else ""
     if tag == "unloadable":
         raise ValueError("this echo model cannot be loaded")
+    if tag.startswith("slow-load"):  # a deployment that takes a while: time to kill the cloud during it
+        time.sleep(3)
     return EchoModel(tag)
+
+
+class ScoresModel:
+    """Answers like Object2Vec's rating regressor: one score per instance, whatever the pair."""
+
+    def invoke(self, body: bytes, content_type: str, accept: str | None) -> tuple[bytes, str]:
+        instances = json.loads(body)["instances"]
+        return json.dumps(
+            {"predictions": [{"scores": [3.5]} for _ in instances]}
+        ).encode(), "application/json"
+
+
+def load_scores(artifact: Path, threads: int) -> ScoresModel:
+    return ScoresModel()
 
 
 def echo_artifact(tag: str) -> bytes:
@@ -91,18 +110,61 @@ def make_zip(files: dict[str, str]) -> bytes:
     return buffer.getvalue()
 
 
-def raw_post(
-    port: int, path: str, body: bytes | Iterable[bytes], headers: dict[str, str] | None = None
+def signed_headers(
+    config: CloudConfig,
+    port: int,
+    method: str,
+    path: str,
+    body: bytes = b"",
+    headers: dict[str, str] | None = None,
+) -> dict[str, str]:
+    """`headers` plus a SigV4 signature with the stack's keys, as botocore signs (service from the port)."""
+    service = {config.s3_port: "s3", config.sagemaker_port: "sagemaker", config.lambda_port: "lambda"}[port]
+    keys = env_vars(config)
+    credentials = Credentials(keys["AWS_ACCESS_KEY_ID"], keys["AWS_SECRET_ACCESS_KEY"])
+    request = AWSRequest(method, f"http://127.0.0.1:{port}{path}", data=body, headers=headers or {})
+    if service == "s3":
+        request.headers["X-Amz-Content-SHA256"] = hashlib.sha256(body).hexdigest()
+    SigV4Auth(credentials, service, config.region).add_auth(request)
+    return dict(request.headers.items())
+
+
+def raw_request(
+    config: CloudConfig,
+    port: int,
+    method: str,
+    path: str,
+    body: bytes | Iterable[bytes] = b"",
+    headers: dict[str, str] | None = None,
+    *,
+    sign: bool = True,
 ) -> tuple[int, dict[str, str], bytes]:
-    """POST without boto3 on a fresh connection: bytes go with Content-Length, an iterable goes with
-    `Transfer-Encoding: chunked`, one chunk per item. Status, headers (lower-case names) and body."""
+    """One request without boto3 on a fresh connection, signed with the stack's keys unless `sign` is
+    False: bytes go with Content-Length, an iterable goes with `Transfer-Encoding: chunked`, one chunk
+    per item. Status, headers (lower-case names) and body."""
+    if not isinstance(body, bytes):
+        body = list(body)
+    if sign:
+        whole = body if isinstance(body, bytes) else b"".join(body)
+        headers = signed_headers(config, port, method, path, whole, headers)
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
     try:
-        connection.request("POST", path, body=body, headers=headers or {})
+        connection.request(method, path, body=body, headers=headers or {})
         response = connection.getresponse()
         return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
     finally:
         connection.close()
+
+
+def raw_post(
+    config: CloudConfig,
+    port: int,
+    path: str,
+    body: bytes | Iterable[bytes],
+    headers: dict[str, str] | None = None,
+) -> tuple[int, dict[str, str], bytes]:
+    """A signed POST (see raw_request)."""
+    return raw_request(config, port, "POST", path, body, headers)
 
 
 def pieces(data: bytes, size: int = 1 << 20) -> Iterator[bytes]:
@@ -216,12 +278,13 @@ class Cloud:
 
     def client(self, service: str) -> Any:
         port = self.config.sagemaker_port if service == "sagemaker-runtime" else self.config.port(service)
+        keys = env_vars(self.config)
         return boto3.client(
             service,
             endpoint_url=f"http://127.0.0.1:{port}",
             region_name=self.config.region,
-            aws_access_key_id=DUMMY_CREDENTIALS["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=DUMMY_CREDENTIALS["AWS_SECRET_ACCESS_KEY"],
+            aws_access_key_id=keys["AWS_ACCESS_KEY_ID"],
+            aws_secret_access_key=keys["AWS_SECRET_ACCESS_KEY"],
             config=Config(retries={"max_attempts": 1, "mode": "standard"}, read_timeout=60),
         )
 

@@ -77,4 +77,4 @@ def test_the_backend_is_chosen_in_one_place() -> None:
                 isinstance(c, ast.Constant) and c.value in ("local", "aws") for c in node.comparators
             ):
                 choosers.append(relative(path))
-    assert choosers == ["jobs/backends/__init__.py"]
+    assert set(choosers) == {"jobs/backends/__init__.py"}  # one comparison per backend, all there

@@ -52,6 +52,9 @@ class MisbehavingRuntime(BaseHTTPRequestHandler):
             self._send(200, {"predictions": [{"scores": [0.4, 0.6]}] * count})
         elif name == "embedder":  # a model answering embeddings, no scores at all
             self._send(200, {"predictions": [{"embeddings": [0.1, 0.2]}] * count})
+        elif name in ("strings", "nulls", "nan"):  # scores that are not finite numbers
+            score = {"strings": '"x"', "nulls": "null", "nan": "NaN"}[name]
+            self._send(200, b'{"predictions": [{"scores": [%s]}]}' % score.encode())
         elif name == "ragged":  # only the first prediction is well-formed
             self._send(200, {"predictions": [{"scores": [3.0]}] + [{"scores": []}] * (count - 1)})
         else:
@@ -162,6 +165,20 @@ def test_every_prediction_of_every_event_type_is_checked(
 ) -> None:
     function_env.setenv(variable, endpoint)
     assert answer(event) == (502, message)
+
+
+@pytest.mark.parametrize(("endpoint", "shown"), [("strings", "['x']"), ("nulls", "[None]"), ("nan", "[nan]")])
+def test_scores_that_are_not_finite_numbers_are_a_502(
+    function_env: pytest.MonkeyPatch, endpoint: str, shown: str
+) -> None:
+    """Issue 9, finding 9: ["x"] and [null] were a 500, [NaN] a 200 whose body was not JSON."""
+    function_env.setenv("ENDPOINT_NAME_RATING", endpoint)
+    response = recommendation_engine.lambda_handler(PAIR, None)
+    body = json.loads(response["body"], parse_constant=lambda name: pytest.fail(f"{name} in the body"))
+    assert (response["statusCode"], body["message"]) == (
+        502,
+        f"endpoint '{endpoint}' answered {shown}; scores must be finite numbers",
+    )
 
 
 def test_an_unreachable_endpoint_is_a_503(function_env: pytest.MonkeyPatch, services: dict[str, str]) -> None:

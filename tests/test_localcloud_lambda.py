@@ -13,6 +13,8 @@ import pytest
 from botocore.exceptions import ClientError
 from localcloud_support import ROLE, Cloud, error_of, make_zip, pieces, raw_post, wait_until
 
+from localcloud import env_vars
+
 pytestmark = pytest.mark.slow
 
 HANDLERS = {
@@ -271,7 +273,8 @@ def test_environment_and_context(lam, cloud: Cloud):
     assert env["AWS_REGION"] == env["AWS_DEFAULT_REGION"] == "us-east-1"
     assert (env["AWS_LAMBDA_FUNCTION_NAME"], env["AWS_LAMBDA_FUNCTION_MEMORY_SIZE"]) == ("envreader", "256")
     assert env["AWS_LAMBDA_FUNCTION_VERSION"] == "$LATEST"
-    assert env["AWS_ACCESS_KEY_ID"] == "testing"
+    keys = env_vars(cloud.config)  # the stack's own keys, so the handler's boto3 calls are signed
+    assert env["AWS_ACCESS_KEY_ID"] == keys["AWS_ACCESS_KEY_ID"]
     assert env["AWS_ENDPOINT_URL_S3"] == cloud.config.url("s3")
     assert env["AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME"] == cloud.config.url("sagemaker")
     assert result["cwd"] == env["LAMBDA_TASK_ROOT"]
@@ -370,16 +373,19 @@ def test_invoke_errors(lam):
 def test_chunked_payload_has_the_same_limit(lam, cloud: Cloud):
     create(lam, "chunked", "echo.handler")
     port, path = cloud.config.lambda_port, "/2015-03-31/functions/chunked/invocations"
-    status, _, body = raw_post(port, path, pieces(b'{"small": true}', 4))
+    status, _, body = raw_post(cloud.config, port, path, pieces(b'{"small": true}', 4))
     assert (status, json.loads(body)) == (200, {"event": {"small": True}})
     oversize = b"{}" + b" " * 6_291_456
-    chunked, counted = raw_post(port, path, pieces(oversize)), raw_post(port, path, oversize)
+    chunked, counted = (
+        raw_post(cloud.config, port, path, pieces(oversize)),
+        raw_post(cloud.config, port, path, oversize),
+    )
     assert chunked[0] == counted[0] == 413
     error_types = {chunked[1]["x-amzn-errortype"], counted[1]["x-amzn-errortype"]}
     assert error_types == {"RequestEntityTooLargeException"}
     message = "Request must be smaller than 6291456 bytes for the InvokeFunction operation"
     assert json.loads(chunked[2]) == json.loads(counted[2]) == {"message": message, "Type": "User"}
-    assert raw_post(port, path, pieces(b'{"after": 1}'))[0] == 200
+    assert raw_post(cloud.config, port, path, pieces(b'{"after": 1}'))[0] == 200
 
 
 def test_function_log_file(lam, cloud: Cloud):

@@ -24,6 +24,7 @@ from localcloud_support import (
     new_cloud,
     pieces,
     raw_post,
+    signed_headers,
     wait_until,
 )
 
@@ -280,12 +281,11 @@ def test_endpoint_that_cannot_load_fails(sm, runtime, s3):
 
 
 def test_unknown_target_is_refused(cloud: Cloud):
-    connection = http.client.HTTPConnection("127.0.0.1", cloud.config.sagemaker_port, timeout=5)
+    port = cloud.config.sagemaker_port
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+    headers = {"X-Amz-Target": "SageMaker.CreateCluster", "Content-Type": "application/x-amz-json-1.1"}
     connection.request(
-        "POST",
-        "/",
-        body=b"{}",
-        headers={"X-Amz-Target": "SageMaker.CreateCluster", "Content-Type": "application/x-amz-json-1.1"},
+        "POST", "/", body=b"{}", headers=signed_headers(cloud.config, port, "POST", "/", b"{}", headers)
     )
     response = connection.getresponse()
     body = json.loads(response.read())
@@ -298,17 +298,22 @@ def test_chunked_bodies_have_the_same_limit(sm, s3, cloud: Cloud):
     deploy(sm, "chunked", echo("blue"))
     settled(sm, "chunked")
     port, path = cloud.config.sagemaker_port, "/endpoints/chunked/invocations"
-    status, _, body = raw_post(port, path, pieces(b'{"x": 1}', 3), {"Content-Type": "application/json"})
+    status, _, body = raw_post(
+        cloud.config, port, path, pieces(b'{"x": 1}', 3), {"Content-Type": "application/json"}
+    )
     assert (status, json.loads(body)["body"]) == (200, '{"x": 1}')
-    assert raw_post(port, path, pieces(b"x" * (6 * 1024 * 1024 - 100)))[0] == 200
+    assert raw_post(cloud.config, port, path, pieces(b"x" * (6 * 1024 * 1024 - 100)))[0] == 200
     oversize = b"x" * (6 * 1024 * 1024 + 1)
-    chunked, counted = raw_post(port, path, pieces(oversize)), raw_post(port, path, oversize)
+    chunked, counted = (
+        raw_post(cloud.config, port, path, pieces(oversize)),
+        raw_post(cloud.config, port, path, oversize),
+    )
     assert chunked[0] == counted[0] == 413
     expected = {"message": "HTTP content length exceeded 6291456 bytes."}
     assert json.loads(chunked[2]) == json.loads(counted[2]) == expected
     assert "x-amzn-errortype" not in chunked[1]
     assert chunked[1]["connection"] == "close"  # the unread rest of the body ends the connection
-    assert raw_post(port, path, pieces(b"{}"))[0] == 200
+    assert raw_post(cloud.config, port, path, pieces(b"{}"))[0] == 200
 
 
 def test_chunked_framing(cloud: Cloud):
@@ -316,7 +321,8 @@ def test_chunked_framing(cloud: Cloud):
     framing is a one-line 400 and closes the connection."""
     port = cloud.config.sagemaker_port
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-    connection.request("POST", "/nowhere", body=pieces(b"abc" * 1000, 700))
+    headers = signed_headers(cloud.config, port, "POST", "/nowhere", b"abc" * 1000)
+    connection.request("POST", "/nowhere", body=pieces(b"abc" * 1000, 700), headers=headers)
     response = connection.getresponse()
     response.read()
     assert (response.status, response.getheader("x-amzn-ErrorType")) == (404, "UnknownOperationException")
@@ -324,7 +330,12 @@ def test_chunked_framing(cloud: Cloud):
     assert connection.getresponse().status == 200
     connection.close()
     with socket.create_connection(("127.0.0.1", port), timeout=5) as sock:
-        sock.sendall(b"POST /endpoints/x/invocations HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n")
+        auth = signed_headers(cloud.config, port, "POST", "/endpoints/x/invocations")
+        head = "".join(f"{k}: {v}\r\n" for k, v in auth.items())
+        sock.sendall(
+            f"POST /endpoints/x/invocations HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\n{head}".encode()
+            + b"Transfer-Encoding: chunked\r\n\r\nzz\r\n"
+        )
         answer = sock.makefile("rb").read()
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 400 ")

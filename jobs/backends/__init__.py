@@ -1,6 +1,7 @@
 """Where a stack runs: one package per backend, and the one place one of them is chosen by name.
 
-`local` runs the stack on this machine's local cloud; each implements `jobs.stack.backend.Backend`.
+`local` runs the stack on this machine's local cloud, `aws` on an AWS account through Terraform; each
+implements `jobs.stack.backend.Backend`.
 """
 
 from __future__ import annotations
@@ -8,7 +9,7 @@ from __future__ import annotations
 from jobs.stack.backend import Backend
 from jobs.stack.names import Stack
 
-BACKENDS = ("local",)
+BACKENDS = ("local", "aws")
 DEFAULT_BACKEND = "local"
 
 
@@ -18,4 +19,8 @@ def open_backend(name: str, stack: Stack) -> Backend:
         from jobs.backends.local import LocalBackend  # imports the local cloud only when it is used
 
         return LocalBackend.from_env(stack)
+    elif name == "aws":
+        from jobs.backends.aws.backend import AwsBackend  # needs neither the local cloud nor torch
+
+        return AwsBackend.from_env(stack)
     raise ValueError(f"unknown backend {name!r}; choose from {', '.join(BACKENDS)}")

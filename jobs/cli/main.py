@@ -18,7 +18,7 @@ from jobs.stack.names import DEFAULT_BUCKET
     show_default=True,
     envvar="BACKEND",
     show_envvar=True,
-    help="Where the stack runs (the AWS backend arrives with the Terraform modules).",
+    help="Where the stack runs: this machine's local cloud, or an AWS account through Terraform.",
 )
 @click.option(
     "--bucket",
@@ -43,7 +43,7 @@ cli.add_command(data.data)
 cli.add_command(object2vec.object2vec)
 cli.add_command(cloud.cloud)
 cli.add_command(models.models)
-for command in (stack.apply, stack.train, stack.test_events, stack.destroy, stack.env):
+for command in (stack.plan, stack.apply, stack.train, stack.test_events, stack.destroy, stack.env):
     cli.add_command(command)
 
 

@@ -1,4 +1,4 @@
-"""`o2v apply | train | test-events | destroy | env`: the stack's lifecycle, as the Makefile runs it."""
+"""`o2v plan | apply | train | test-events | destroy | env`: the stack's lifecycle, as `make` runs it."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from jobs.cli.context import Session, pass_session
 from jobs.cli.shared import echo_exports, one_line_errors, source_option
 from jobs.movielens import DATASET_NAMES, DEFAULT_DATASET, DataError
 from jobs.stack import lifecycle
+from jobs.stack.backend import Backend
 from jobs.stack.errors import AWS_ERRORS, StackError
 from jobs.stack.event_runner import format_table
 from jobs.stack.promotion import metric_summary
@@ -20,6 +21,29 @@ from object2vec import Object2VecError
 
 # Errors a stack command reports as one line: ours (each names what to do) and AWS's (one line already).
 STACK_ERRORS = (StackError, DataError, Object2VecError, *AWS_ERRORS)
+
+
+def _closing(backend: Backend) -> None:
+    """The backend's last word (on AWS: how to stop paying), after every stack command."""
+    if line := backend.closing_line():
+        click.echo(f"\n{line}")
+
+
+@click.command()
+@pass_session
+@one_line_errors(*STACK_ERRORS)
+def plan(session: Session) -> None:
+    """Show what `apply` would create or change on the backend, changing nothing.
+
+    On AWS this is `terraform plan` of the whole stack (after the same checks and builds as apply).
+
+    \b
+    Example:
+        o2v --backend aws plan
+    """
+    backend = session.backend()
+    backend.plan(click.echo)
+    _closing(backend)
 
 
 @click.command()
@@ -36,7 +60,9 @@ def apply(session: Session, source: Path | None) -> None:
     Example:
         o2v apply && eval "$(o2v env)" && aws s3 ls "s3://$BUCKET_NAME/"
     """
-    lifecycle.apply(session.backend(), source=source, log=click.echo)
+    backend = session.backend()
+    lifecycle.apply(backend, source=source, log=click.echo)
+    _closing(backend)
 
 
 @click.command()
@@ -103,6 +129,7 @@ def train(
         click.echo(line)
     deployed = ", ".join(r.model_version for r in report.deployed) or "nothing (no version passed the gate)"
     click.echo(f"deployed {deployed}")
+    _closing(backend)
 
 
 @click.command("test-events")
@@ -117,12 +144,14 @@ def test_events(session: Session) -> None:
     Example:
         o2v test-events
     """
-    results = lifecycle.test_events(session.backend())
+    backend = session.backend()
+    results = lifecycle.test_events(backend)
     click.echo(format_table(results))
     failed = [r for r in results if not r.ok]
     if failed:
         raise click.ClickException(f"{len(failed)} of {len(results)} events failed")
     click.echo(f"\nall {len(results)} events answered")
+    _closing(backend)
 
 
 @click.command()
@@ -137,7 +166,9 @@ def destroy(session: Session) -> None:
     Example:
         o2v destroy
     """
-    lifecycle.destroy(session.backend(), log=click.echo)
+    backend = session.backend()
+    lifecycle.destroy(backend, log=click.echo)
+    _closing(backend)
 
 
 @click.command()
@@ -150,4 +181,7 @@ def env(session: Session) -> None:
     Example:
         eval "$(o2v env)" && aws lambda list-functions
     """
-    echo_exports(session.backend().environment())
+    backend = session.backend()
+    echo_exports(backend.environment())
+    if line := backend.closing_line():
+        click.echo(f"# {line}")  # a comment: `eval "$(o2v env)"` stays valid

@@ -9,13 +9,13 @@ themselves live in `jobs.backends`.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from jobs.stack.clients import Clients
 from jobs.stack.names import Stack
 from jobs.stack.registry import ModelRecord
-from jobs.stack.training_jobs import TrainingTarget
+from jobs.stack.training_jobs import JobLog, TrainingTarget
 
 Log = Callable[[str], None]
 
@@ -27,6 +27,10 @@ class Backend(Protocol):
 
     @property
     def region(self) -> str: ...
+
+    def plan(self, log: Log) -> None:
+        """Say what `provision` would change, changing nothing."""
+        ...
 
     def provision(self, log: Log) -> Clients:
         """Bring the platform up and make the stack's bucket exist (idempotent); the stack's clients."""
@@ -44,14 +48,13 @@ class Backend(Protocol):
         """The image, role and instance type the stack's training jobs run with."""
         ...
 
+    def training_log(self, clients: Clients, job_name: str) -> JobLog:
+        """The job's log: a reader of the lines written since its last call, and whether to show them."""
+        ...
+
     def deploy_models(self, clients: Clients, records: Sequence[ModelRecord], log: Log) -> None:
         """Make each record's endpoint serve it (a model package the registry approved), and wait until
         it does; an endpoint already serving another package swaps with no downtime."""
-        ...
-
-    def job_log_lines(self, clients: Clients, job_name: str) -> Iterator[str]:
-        """A training job's log lines, oldest first (its `#quality_metric` lines give the learning
-        curves): the local cloud's job log, or the job's CloudWatch log stream on AWS."""
         ...
 
     def destroy(self, log: Log) -> None:
@@ -60,4 +63,8 @@ class Backend(Protocol):
 
     def environment(self) -> dict[str, str]:
         """What `make env` prints: variables that let boto3 and the aws CLI reach the stack."""
+        ...
+
+    def closing_line(self) -> str:
+        """What every stack command prints last (on AWS: how to stop paying), or nothing."""
         ...

@@ -29,7 +29,7 @@ from jobs.stack.names import Stack
 from jobs.stack.promotion import ModelOutcome, promote, seen_movies
 from jobs.stack.registry import ModelRecord
 from jobs.stack.retrieval_index import IndexInfo, build_index, rebuild_for
-from jobs.stack.training_jobs import create_job, job_name, wait_for_job
+from jobs.stack.training_jobs import create_job, job_name, recorded, wait_for_job
 from jobs.stack.training_plan import DEFAULT_PROFILE_SET, plan_training
 
 
@@ -101,11 +101,14 @@ def train(
         log(f"training job {names[slot.endpoint]} submitted ({slot.profile} profile on {slot.task})")
     outcomes = []
     for slot in plan.slots:
-        job = wait_for_job(clients.sagemaker, names[slot.endpoint], slot)
+        name = names[slot.endpoint]
+        job_log, log_lines = recorded(backend.training_log(clients, name))
+        job = wait_for_job(clients.sagemaker, name, slot, poll=target.poll_seconds, log=job_log)
+        job_log.read()  # the lines written after the last poll
         metrics = ", ".join(f"{k} {v:.4f}" for k, v in sorted(job.metrics.items()))
         log(f"{job.name} completed in {job.seconds:.0f} s: {metrics}")
         reports = reports_dir or work_dir() / "reports"
-        outcome = promote(backend, clients, target, job, manifests[slot.task], data, reports, log)
+        outcome = promote(backend, clients, target, job, log_lines, manifests[slot.task], data, reports, log)
         if not outcome.decision.approved:
             serving = registry.latest_approved(clients.sagemaker, slot.endpoint)
             still = f"still serves version {serving.version}" if serving else "has no approved model yet"

@@ -10,7 +10,7 @@ evaluate -> register -> condition steps do it:
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -46,12 +46,14 @@ def promote(
     clients: Clients,
     target: TrainingTarget,
     job: FinishedJob,
+    log_lines: Sequence[str],
     manifest: ChannelManifest,
     data: MovieLens,
     reports_dir: Path,
     log: Log,
 ) -> ModelOutcome:
-    """Evaluate, register, gate and report one finished training job (see the module docstring)."""
+    """Evaluate, register, gate and report one finished training job (see the module docstring);
+    `log_lines` is the job's whole log, for the learning curves."""
     stack, slot = backend.stack, job.slot
     held = held_out_data(manifest, data)
     baseline_figures, baseline_curves = baselines(held)
@@ -101,7 +103,7 @@ def promote(
         training_job=job.name,
         test_set=held.test_set_sha256,
         candidate=PackageFigures(f"version {record.version}", figure.value, job.metrics, figure.hit_rate),
-        curves=parse_metric_lines(backend.job_log_lines(clients, job.name)),
+        curves=parse_metric_lines(log_lines),
         baselines=baseline_figures,
         approved=_figures(clients, approved),
         decision=(decision.status, decision.reason),

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,7 +21,12 @@ from jobs.stack.errors import StackError
 from jobs.stack.names import ModelSlot, Stack
 
 _EPOCH = re.compile(r"epoch (\d+)/(\d+)")
+# The built-in algorithms' own progress line: "#progress_metric: host=algo-1, completed 40.0 % of epochs"
+_PROGRESS = re.compile(r"#progress_metric: .*completed ([\d.]+) % of epochs")
+# Any of their machine-readable lines (after the logger's own prefix): `#quality_metric: ...`, ...
+_METRIC = re.compile(r"#\w+_metric: ")
 FINAL_STATES = ("Completed", "Failed", "Stopped")
+LAST_LOG_LINES = 20  # kept while a job runs, so a failure can show how it ended
 
 
 @dataclass(frozen=True)
@@ -30,6 +36,32 @@ class TrainingTarget:
     image: str
     role_arn: str
     instance_type: str
+    # How often to ask for the job's status and log: the local cloud answers in a millisecond; on AWS a
+    # job runs for minutes and DescribeTrainingJob is rate-limited per account.
+    poll_seconds: float = 0.5
+
+
+@dataclass(frozen=True)
+class JobLog:
+    """A training job's log, as its backend reads it: `read` returns the lines written since its last call.
+    `echo` shows them while the job runs (on AWS the only sign of progress; locally the job's status
+    messages already drive the bar); either way a failure names the last line."""
+
+    read: Callable[[], list[str]]
+    echo: bool
+
+
+def recorded(log: JobLog) -> tuple[JobLog, list[str]]:
+    """`log`, keeping every line it reads in the returned list: the learning curves need the whole log
+    (its `#quality_metric` lines) once the job is done, not only the lines shown while it ran."""
+    lines: list[str] = []
+
+    def read() -> list[str]:
+        new = log.read()
+        lines.extend(new)
+        return new
+
+    return JobLog(read, log.echo), lines
 
 
 @dataclass(frozen=True)
@@ -83,14 +115,26 @@ def create_job(
     )
 
 
-def wait_for_job(sagemaker: Any, name: str, slot: ModelSlot, *, poll: float = 0.5) -> FinishedJob:
-    """Poll until the job ends; a bar follows the epochs the job reports in its status message."""
+def wait_for_job(
+    sagemaker: Any,
+    name: str,
+    slot: ModelSlot,
+    *,
+    poll: float = 0.5,
+    log: JobLog | None = None,
+) -> FinishedJob:
+    """Poll until the job ends; a bar follows the epochs the job reports (in its status message, or
+    as SageMaker's `#progress_metric` log lines), and, when `log.echo`, the job's other log lines are
+    printed above it. A failed job's error carries its FailureReason and its last log line."""
     bar = tqdm(desc=f"train {slot.endpoint}", unit="epoch", total=None, leave=True)
+    recent: deque[str] = deque(maxlen=LAST_LOG_LINES)
     try:
         while True:
             job = sagemaker.describe_training_job(TrainingJobName=name)
+            _show_log(bar, name, log, recent)
             _advance(bar, job)
             if job["TrainingJobStatus"] in FINAL_STATES:
+                _show_log(bar, name, log, recent)  # what the job wrote as it ended arrives late
                 if job["TrainingJobStatus"] == "Completed" and bar.total:
                     bar.total = bar.n  # early stopping ends before the last epoch: show 100 %
                 break
@@ -99,7 +143,8 @@ def wait_for_job(sagemaker: Any, name: str, slot: ModelSlot, *, poll: float = 0.
         bar.close()
     if job["TrainingJobStatus"] != "Completed":
         reason = job.get("FailureReason", "no reason given")
-        raise StackError(f"training job {name} {job['TrainingJobStatus'].lower()}: {reason}")
+        last = f" (last log line: {recent[-1]})" if recent else ""
+        raise StackError(f"training job {name} {job['TrainingJobStatus'].lower()}: {reason}{last}")
     started, ended = job.get("TrainingStartTime"), job.get("TrainingEndTime")
     return FinishedJob(
         name=name,
@@ -109,6 +154,21 @@ def wait_for_job(sagemaker: Any, name: str, slot: ModelSlot, *, poll: float = 0.
         metrics={m["MetricName"]: float(m["Value"]) for m in job.get("FinalMetricDataList", [])},
         seconds=(ended - started).total_seconds() if started and ended else 0.0,
     )
+
+
+def _show_log(bar: tqdm, name: str, log: JobLog | None, recent: deque[str]) -> None:
+    """Keep the job's new log lines (a failure shows the last one) and, when the log is echoed, print them
+    above the bar; SageMaker's machine-readable `#...metric` lines move the bar instead of being printed."""
+    for line in log.read() if log else []:
+        recent.append(line)
+        if not log.echo:
+            continue
+        if match := _PROGRESS.search(line):
+            if bar.unit != "%":
+                bar.unit, bar.total = "%", 100
+            bar.update(min(100, round(float(match.group(1)))) - bar.n)
+        elif not _METRIC.search(line):
+            bar.write(f"  {name}: {line}")
 
 
 def _advance(bar: tqdm, job: dict[str, Any]) -> None:

@@ -22,7 +22,7 @@ from common.atomic import fsync_dir
 from localcloud.awslambda.errors import invalid
 from localcloud.config import CloudConfig
 from localcloud.s3client import s3_client
-from localcloud.storage import atomic_write_bytes
+from localcloud.storage import atomic_write_bytes, sync_tree
 
 MAX_UNZIPPED_BYTES = 262_144_000  # Lambda's 250 MB quota for the extracted package (layers included)
 MAX_ZIP_REQUEST = 69_905_067  # "Request must be smaller than 69905067 bytes for the CreateFunction operation"
@@ -94,6 +94,7 @@ def extract(package: Package, folder: Path) -> Path:
     tmp = Path(tempfile.mkdtemp(prefix=".extract-", dir=folder))
     try:
         archive.extractall(tmp)  # zipfile drops absolute paths and ".." components
+        sync_tree(tmp)  # the files, not only their names, must survive a power cut
         os.replace(tmp, target)
     except zipfile.BadZipFile:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from localcloud.protocol import AwsError, pattern_constraint, validation_message
+from localcloud.awswire import AwsError, pattern_constraint, validation_message
 
 
 def user_error(code: str, message: str, status: int, *, capital: bool = False, **fields: Any) -> AwsError:
@@ -36,14 +36,9 @@ def function_not_found(arn: str) -> AwsError:
     return user_error("ResourceNotFoundException", f"Function not found: {arn}", 404, capital=True)
 
 
-def throttled() -> AwsError:
+def throttled(reason: str = "ReservedFunctionConcurrentInvocationLimitExceeded") -> AwsError:
     """429, "Rate Exceeded." (alexcasalboni/aws-lambda-power-tuning#133), with the modelled Reason."""
-    return user_error(
-        "TooManyRequestsException",
-        "Rate Exceeded.",
-        429,
-        Reason="ReservedFunctionConcurrentInvocationLimitExceeded",
-    )
+    return user_error("TooManyRequestsException", "Rate Exceeded.", 429, Reason=reason)
 
 
 def too_large(operation: str, limit: int) -> AwsError:

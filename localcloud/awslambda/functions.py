@@ -17,6 +17,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from botocore.auth import SigV4QueryAuth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+
 from localcloud.awslambda.code import Package, extract, fetch_package, zip_path
 from localcloud.awslambda.errors import function_not_found, invalid, pattern_error, throttled, user_error
 from localcloud.awslambda.invocation import MAX_ASYNC_PAYLOAD, Invocation, run_on
@@ -29,12 +33,14 @@ from localcloud.awslambda.settings import (
     parse_ref,
 )
 from localcloud.awslambda.workers import FunctionPool, PoolFull, Worker, WorkerSpec
-from localcloud.config import ACCOUNT_ID, CloudConfig
-from localcloud.process import env_vars, log_path
-from localcloud.protocol import AwsError
+from localcloud.awswire import AwsError, shown
+from localcloud.clientenv import env_vars
+from localcloud.config import ACCOUNT_ID, CloudConfig, log_path
+from localcloud.credentials import ensure_credentials
 from localcloud.storage import atomic_write_json, clean_trash, read_json, remove_tree
 
 log = logging.getLogger("localcloud.lambda")
+MAX_QUEUED_EVENTS = 1000
 
 
 @dataclass
@@ -57,6 +63,8 @@ class LambdaBackend:
         self._lock = threading.RLock()
         self._log_lock = threading.Lock()
         self._events = ThreadPoolExecutor(max_workers=8, thread_name_prefix="lambda-event")
+        # Event invocations waiting for a worker; beyond this many, Invoke answers 429 (memory is bounded).
+        self._queued = threading.BoundedSemaphore(MAX_QUEUED_EVENTS)
         self._stopping = threading.Event()
 
     # -- lifecycle --------------------------------------------------------------------------------
@@ -130,10 +138,7 @@ class LambdaBackend:
         name = record["FunctionName"]
         result = {
             "Configuration": self._public(record),
-            "Code": {
-                "RepositoryType": "S3",
-                "Location": f"{self.config.url('lambda')}/_localcloud/code/{name}.zip",
-            },
+            "Code": {"RepositoryType": "S3", "Location": self._code_location(name)},
         }
         if record["_tags"]:
             result["Tags"] = record["_tags"]
@@ -174,13 +179,24 @@ class LambdaBackend:
     def list_functions(self, marker: str | None, max_items: int | None) -> dict[str, Any]:
         with self._lock:
             records = sorted(self._functions.values(), key=lambda r: r["FunctionName"])
+        if marker is not None and not (marker.isdigit() and len(marker) <= 9):
+            raise invalid(f"Invalid Marker: {shown(marker)}")
         start = int(marker or 0)
-        size = min(int(max_items or 50), 10000)
+        size = min(max(int(max_items or 50), 1), 10000)
         page = records[start : start + size]
         result: dict[str, Any] = {"Functions": [self._public(r) for r in page]}
         if start + size < len(records):
             result["NextMarker"] = str(start + size)
         return result
+
+    def _code_location(self, name: str) -> str:
+        """A presigned URL of the function's zip (10 minutes), as GetFunction's S3 URL is on AWS: the
+        route itself is signed like every other."""
+        keys = ensure_credentials(self.config)
+        request = AWSRequest("GET", f"{self.config.url('lambda')}/_localcloud/code/{name}.zip")
+        credentials = Credentials(keys.access_key_id, keys.secret_access_key)
+        SigV4QueryAuth(credentials, "lambda", self.config.region, expires=600).add_auth(request)
+        return request.url
 
     def code_zip(self, name: str) -> bytes:
         record = self._function(name, None)
@@ -217,6 +233,8 @@ class LambdaBackend:
         if kind == "DryRun":
             return InvokeResult(204, request_id)
         if kind == "Event":
+            if not self._queued.acquire(blocking=False):
+                raise throttled("CallerRateLimitExceeded")
             self._events.submit(self._invoke_async, name, event, request_id)
             return InvokeResult(202, request_id)
         run = self.execute(name, event, context, request_id, wait=False)
@@ -232,6 +250,8 @@ class LambdaBackend:
             log.warning("async invocation of %s dropped: %s", name, exc.message)
         except Exception:
             log.exception("async invocation of %s failed", name)
+        finally:
+            self._queued.release()
 
     def execute(
         self, name: str, event: bytes, context: dict | None, request_id: str, *, wait: bool
@@ -291,8 +311,7 @@ class LambdaBackend:
             "AWS_LAMBDA_INITIALIZATION_TYPE": "on-demand",
             "AWS_LAMBDA_LOG_GROUP_NAME": f"/aws/lambda/{name}",
             "AWS_LAMBDA_LOG_STREAM_NAME": stream,
-            **env_vars(self.config),
-            "AWS_SESSION_TOKEN": "testing",
+            **env_vars(self.config),  # the stack's own keys: the handler's boto3 signs with them
         }
         layers = self.layers.python_paths(
             [layer["Arn"] for layer in record.get("Layers", [])], record["Runtime"]

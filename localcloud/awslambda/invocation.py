@@ -94,7 +94,7 @@ def run_on(worker: Worker, run: Invocation, event: bytes) -> bool:
             "arn": run.function_arn,
             "client_context": run.client_context,
         }
-        header, body = worker.invoke(request, event, started + run.timeout)
+        header, body = worker.invoke(request, event, started + run.timeout, MAX_RESPONSE)
     except WorkerTimeout:
         worker.terminate()
         _timed_out(run, worker.maxrss_kb)
@@ -108,11 +108,11 @@ def run_on(worker: Worker, run: Invocation, event: bytes) -> bool:
     run.maxrss_kb = header["maxrss_kb"]
     if header["error"]:
         run.fail(json.loads(body))
-    elif len(body) > MAX_RESPONSE:
+    elif "oversize" in header:
         run.fail(
             {
-                "errorMessage": f"Response payload size ({len(body)} bytes) exceeded maximum allowed "
-                f"payload size ({MAX_RESPONSE} bytes).",
+                "errorMessage": f"Response payload size ({header['oversize']} bytes) exceeded maximum "
+                f"allowed payload size ({MAX_RESPONSE} bytes).",
                 "errorType": "Function.ResponseSizeTooLarge",
             },
             platform=True,

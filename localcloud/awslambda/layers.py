@@ -11,8 +11,8 @@ from typing import Any
 
 from localcloud.awslambda.code import Package, extract, fetch_package
 from localcloud.awslambda.errors import invalid, pattern_error, user_error
+from localcloud.awswire import AwsError, public
 from localcloud.config import ACCOUNT_ID, CloudConfig
-from localcloud.protocol import AwsError, public
 from localcloud.storage import atomic_write_json, read_json
 
 MAX_LAYERS = 5
@@ -44,8 +44,6 @@ class LayerStore:
         return base if version is None else f"{base}:{version}"
 
     def publish(self, name: str, body: dict[str, Any]) -> dict[str, Any]:
-        if not _LAYER_NAME.fullmatch(name):
-            raise pattern_error(name, "layerName", _LAYER_NAME.pattern)
         package = fetch_package(self.config, body.get("Content") or {}, "Content")
         with self.lock:
             version = 1 + max((int(p.name) for p in self._versions_dir(name).glob("[0-9]*")), default=0)
@@ -86,7 +84,8 @@ class LayerStore:
 
     def list_layers(self) -> list[dict[str, Any]]:
         layers = []
-        for folder in sorted(p for p in self.root.glob("*") if p.is_dir()) if self.root.is_dir() else []:
+        folders = self.root.glob("*") if self.root.is_dir() else []
+        for folder in sorted(p for p in folders if p.is_dir() and _LAYER_NAME.fullmatch(p.name)):
             versions = self.list_versions(folder.name)
             if versions:
                 layers.append(
@@ -100,6 +99,8 @@ class LayerStore:
 
     def resolve(self, layer_arns: list[str]) -> list[dict[str, Any]]:
         """The function's `Layers` (version ARNs) as {Arn, CodeSize}; unknown ones are rejected."""
+        if not all(isinstance(a, str) for a in layer_arns):
+            raise invalid("Layers must be a list of layer version ARNs.")
         if len(layer_arns) > MAX_LAYERS:
             raise invalid(f"Cannot reference more than {MAX_LAYERS} layers.")
         resolved = []
@@ -117,7 +118,7 @@ class LayerStore:
         paths: list[str] = []
         for layer_arn in reversed(layer_arns):
             name, version = self._parse(layer_arn)
-            record = self._record(name, version)
+            record = self._record(name, version) if name else None
             if record is None:
                 continue
             content = self._versions_dir(name) / str(version) / record["_content"] / "python"
@@ -134,9 +135,13 @@ class LayerStore:
         if not layer_arn.startswith(prefix):
             return "", 0
         name, _, version = layer_arn[len(prefix) :].partition(":")
-        return (name, int(version)) if version.isdigit() else ("", 0)
+        ok = _LAYER_NAME.fullmatch(name) and version.isdigit()
+        return (name, int(version)) if ok else ("", 0)
 
     def _versions_dir(self, name: str) -> Path:
+        """Every layer name passes here before it becomes a path (publish, get, delete, list, resolve)."""
+        if not _LAYER_NAME.fullmatch(name):
+            raise pattern_error(name, "layerName", _LAYER_NAME.pattern)
         return self.root / name
 
     def _record(self, name: str, version: int) -> dict[str, Any] | None:

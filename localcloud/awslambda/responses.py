@@ -3,19 +3,29 @@ parse paths, query strings and headers, call the backend, build status codes and
 
 from __future__ import annotations
 
+from typing import Any
+
 from localcloud.awslambda.errors import invalid
 from localcloud.awslambda.functions import LambdaBackend
-from localcloud.protocol import Request, Response, json_response
+from localcloud.awswire import Request, Response, json_response
+from localcloud.validation import ShapeValidator
 
 
 class LambdaResponses:
     def __init__(self, backend: LambdaBackend) -> None:
         self.backend = backend
+        self.validator = ShapeValidator("lambda")
+
+    def _body(self, request: Request, operation: str) -> dict[str, Any]:
+        """The JSON body, checked against the operation's input shape (one validation step per action)."""
+        body = request.json()
+        self.validator.check(operation, body)
+        return body
 
     # -- functions --------------------------------------------------------------------------------
 
     def create_function(self, request: Request) -> Response:
-        return json_response(self.backend.create_function(request.json()), 201)
+        return json_response(self.backend.create_function(self._body(request, "CreateFunction")), 201)
 
     def list_functions(self, request: Request) -> Response:
         max_items = request.query_one("MaxItems")
@@ -31,10 +41,16 @@ class LambdaResponses:
         return json_response(self.backend.get_configuration(name, qualifier))
 
     def update_configuration(self, request: Request) -> Response:
-        return json_response(self.backend.update_configuration(request.params["name"], request.json()))
+        return json_response(
+            self.backend.update_configuration(
+                request.params["name"], self._body(request, "UpdateFunctionConfiguration")
+            )
+        )
 
     def update_code(self, request: Request) -> Response:
-        return json_response(self.backend.update_code(request.params["name"], request.json()))
+        return json_response(
+            self.backend.update_code(request.params["name"], self._body(request, "UpdateFunctionCode"))
+        )
 
     def delete_function(self, request: Request) -> Response:
         self.backend.delete_function(request.params["name"])
@@ -68,7 +84,10 @@ class LambdaResponses:
     # -- layers -----------------------------------------------------------------------------------
 
     def publish_layer_version(self, request: Request) -> Response:
-        return json_response(self.backend.layers.publish(request.params["layer"], request.json()), 201)
+        return json_response(
+            self.backend.layers.publish(request.params["layer"], self._body(request, "PublishLayerVersion")),
+            201,
+        )
 
     def get_layer_version(self, request: Request) -> Response:
         layer, version = request.params["layer"], _int(request.params["version"]) or 0

@@ -6,7 +6,7 @@ from localcloud.awslambda.code import MAX_ZIP_REQUEST
 from localcloud.awslambda.errors import too_large
 from localcloud.awslambda.invocation import MAX_SYNC_PAYLOAD
 from localcloud.awslambda.responses import LambdaResponses
-from localcloud.protocol import Handler, Route, route
+from localcloud.awswire import Handler, Route, route
 
 FUNCTION = r"/2015-03-31/functions/(?P<name>[^/]+)"
 LAYER = r"/2018-10-31/layers/(?P<layer>[^/]+)/versions"

@@ -27,6 +27,7 @@ from localcloud.awslambda import bootstrap
 from localcloud.awslambda.bootstrap import FRAME, peak_memory_kb, write_frame
 
 BOOTSTRAP = Path(bootstrap.__file__).resolve()
+MAX_FRAME_HEADER = 1 << 20  # our bootstrap's headers are a few hundred bytes
 # Go's names for the signals (Lambda's runtime is written in Go: "signal: killed").
 SIGNAL_NAMES = {
     signal.SIGKILL: "killed",
@@ -101,12 +102,16 @@ class Worker:
         """The worker's first frame: {"type": "ready"} or {"type": "init_error"} plus the error."""
         return self._read_frame(deadline)
 
-    def invoke(self, header: dict[str, Any], payload: bytes, deadline: float) -> tuple[dict[str, Any], bytes]:
+    def invoke(
+        self, header: dict[str, Any], payload: bytes, deadline: float, max_body: int
+    ) -> tuple[dict[str, Any], bytes]:
+        """The worker's answer. A body over `max_body` is read and dropped piece by piece (never held
+        whole): the header then carries its size as "oversize" and the body is empty."""
         try:
             write_frame(self.to_worker, header, payload)
         except BrokenPipeError:
             raise self._exited() from None
-        return self._read_frame(deadline)
+        return self._read_frame(deadline, max_body)
 
     def output_size(self) -> int:
         try:
@@ -144,14 +149,20 @@ class Worker:
 
     # -- internals ------------------------------------------------------------------------------------
 
-    def _read_frame(self, deadline: float) -> tuple[dict[str, Any], bytes]:
+    def _read_frame(self, deadline: float, max_body: int | None = None) -> tuple[dict[str, Any], bytes]:
         head_size, body_size = FRAME.unpack(self._read_exact(FRAME.size, deadline))
+        if head_size > MAX_FRAME_HEADER:
+            raise self._exited()  # not our bootstrap speaking: treat it as a dead worker
         header = json.loads(self._read_exact(head_size, deadline))
         self.maxrss_kb = max(self.maxrss_kb, header.get("maxrss_kb", 0))  # what a later crash will report
+        if max_body is not None and body_size > max_body:
+            self._read_exact(body_size, deadline, keep=False)
+            return {**header, "oversize": body_size}, b""
         return header, self._read_exact(body_size, deadline) if body_size else b""
 
-    def _read_exact(self, size: int, deadline: float) -> bytes:
-        chunks, remaining = [], size
+    def _read_exact(self, size: int, deadline: float, *, keep: bool = True) -> bytes:
+        chunks: list[bytes] = []
+        remaining = size
         poller = select.poll()
         poller.register(self.from_worker, select.POLLIN | select.POLLHUP)
         while remaining:
@@ -161,7 +172,8 @@ class Worker:
             chunk = os.read(self.from_worker, min(remaining, 1 << 20))
             if not chunk:
                 raise self._exited()
-            chunks.append(chunk)
+            if keep:
+                chunks.append(chunk)
             remaining -= len(chunk)
         return b"".join(chunks)
 

@@ -25,9 +25,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from moto.core import DEFAULT_ACCOUNT_ID
 from moto.s3.models import FakeKey, S3Backend, s3_backends
 
+from localcloud.config import ACCOUNT_ID
 from localcloud.storage import atomic_write_bytes, atomic_write_json, clean_trash, read_json, remove_tree
 
 _SAFE_BUCKET = re.compile(r"^[a-z0-9][a-z0-9.\-]{1,254}$")
@@ -35,8 +35,9 @@ _MANIFEST_VERSION = 1
 
 
 def s3_backend() -> S3Backend:
-    """The backend every request lands in: moto maps our dummy credentials to its default account."""
-    return s3_backends[DEFAULT_ACCOUNT_ID]["aws"]
+    """The backend every request lands in: moto gives every access key it did not issue (ours) its
+    default account, which is our ACCOUNT_ID."""
+    return s3_backends[ACCOUNT_ID]["aws"]
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,17 @@ class ObjectEntry:
         )
 
 
+@dataclass(frozen=True)
+class Snapshot:
+    """One bucket as the disk must hold it: its manifest (None: the bucket is gone) and new blobs."""
+
+    bucket: str
+    manifest: dict[str, Any] | None
+    blobs: dict[str, bytes]
+
+
 class S3Mirror:
-    """Keeps `<root>` equal to moto's buckets. `sync(name)` after every mutating request."""
+    """Keeps `<root>` equal to moto's buckets: `commit(snapshot(name))` after a mutating request."""
 
     def __init__(self, root: Path, backend: S3Backend | None = None) -> None:
         self.root = root
@@ -92,36 +102,16 @@ class S3Mirror:
 
     # -- write side ---------------------------------------------------------------------------
 
-    def sync(self, bucket_name: str) -> None:
-        """Make the disk copy of one bucket match moto (create, update, or delete it)."""
-        with self.lock:
-            bucket = self.backend.buckets.get(bucket_name)
-            folder = self._folder(bucket_name)
-            if bucket is None:
-                remove_tree(folder)
-                self._on_disk.pop(bucket_name, None)
-                return
-            old = self._manifest(bucket_name, folder)
-            objects = self._sync_objects(folder, bucket, old.get("objects", {}))
-            manifest = {
-                "version": _MANIFEST_VERSION,
-                "name": bucket.name,
-                "region": bucket.region_name,
-                "creation_date": bucket.creation_date.isoformat(),
-                "objects": objects,
-            }
-            if manifest != old:
-                atomic_write_json(folder / "manifest.json", manifest)
-                self._on_disk[bucket_name] = manifest
-            self._drop_unreferenced_blobs(folder, {entry["blob"] for entry in objects.values()})
-
-    def sync_all(self) -> None:
-        names = set(self.backend.buckets) | {m["name"] for m in self._manifests()}
-        for name in sorted(names):
-            self.sync(name)
-
-    def _sync_objects(self, folder: Path, bucket: Any, old: dict[str, dict]) -> dict[str, dict]:
+    def snapshot(self, bucket_name: str) -> Snapshot:
+        """What the disk must hold for one bucket, copied out of moto (call it while moto is not being
+        changed): the manifest, and the bytes of every blob the disk does not have yet."""
+        bucket = self.backend.buckets.get(bucket_name)
+        if bucket is None:
+            return Snapshot(bucket_name, None, {})
+        folder = self._folder(bucket_name)
+        old = self._manifest(bucket_name, folder).get("objects", {})
         objects: dict[str, dict] = {}
+        blobs: dict[str, bytes] = {}
         for name, key in bucket.keys.items():
             if not isinstance(key, FakeKey):  # a delete marker: the object is gone
                 continue
@@ -131,11 +121,60 @@ class S3Mirror:
                 continue
             data = key.value
             blob = hashlib.sha256(data).hexdigest()
-            blob_path = folder / "blobs" / blob
-            if not blob_path.exists():
-                atomic_write_bytes(blob_path, data)
+            if not (folder / "blobs" / blob).exists():
+                blobs[blob] = data
             objects[name] = ObjectEntry.of(key, blob).__dict__
-        return objects
+        manifest = {
+            "version": _MANIFEST_VERSION,
+            "name": bucket.name,
+            "region": bucket.region_name,
+            "creation_date": bucket.creation_date.isoformat(),
+            "objects": objects,
+        }
+        return Snapshot(bucket_name, manifest, blobs)
+
+    def commit(self, snapshot: Snapshot) -> None:
+        """Write a snapshot: blobs first, then the manifest naming them, then drop unreferenced blobs."""
+        with self.lock:
+            folder = self._folder(snapshot.bucket)
+            if snapshot.manifest is None:
+                remove_tree(folder)
+                self._on_disk.pop(snapshot.bucket, None)
+                return
+            for blob, data in snapshot.blobs.items():
+                atomic_write_bytes(folder / "blobs" / blob, data)
+            if snapshot.manifest != self._manifest(snapshot.bucket, folder):
+                atomic_write_json(folder / "manifest.json", snapshot.manifest)
+                self._on_disk[snapshot.bucket] = snapshot.manifest
+            keep = {entry["blob"] for entry in snapshot.manifest["objects"].values()}
+            self._drop_unreferenced_blobs(folder, keep)
+
+    def revert(self, bucket_name: str) -> None:
+        """Put moto's copy of one bucket back to what is on disk (after a write to disk failed): objects
+        the disk does not have are deleted, objects that differ are put back from their blobs."""
+        with self.lock:
+            self._on_disk.pop(bucket_name, None)
+            folder = self._folder(bucket_name)
+            manifest = self._manifest(bucket_name, folder)
+            bucket = self.backend.buckets.get(bucket_name)
+            if bucket is None:
+                if manifest:
+                    self._restore_bucket(folder, manifest)
+                return
+            if not manifest:  # the bucket itself never reached the disk
+                for name in list(bucket.keys.keys()):
+                    self.backend.delete_object(bucket_name, name)
+                self.backend.delete_bucket(bucket_name)
+                return
+            objects = manifest["objects"]
+            for name, key in list(bucket.keys.items()):
+                if name not in objects:
+                    self.backend.delete_object(bucket_name, name)
+                elif not (isinstance(key, FakeKey) and ObjectEntry(**objects[name]).same_version(key)):
+                    self._restore_object(folder, bucket_name, name, objects[name])
+            for name, raw in objects.items():
+                if name not in bucket.keys:
+                    self._restore_object(folder, bucket_name, name, raw)
 
     def _drop_unreferenced_blobs(self, folder: Path, keep: set[str]) -> None:
         blobs = folder / "blobs"
@@ -161,22 +200,25 @@ class S3Mirror:
         bucket = self.backend.create_bucket(manifest["name"], manifest["region"])
         bucket.creation_date = datetime.fromisoformat(manifest["creation_date"])
         for name, raw in manifest["objects"].items():
-            entry = ObjectEntry(**raw)
-            key = self.backend.put_object(
-                manifest["name"],
-                name,
-                (folder / "blobs" / entry.blob).read_bytes(),
-                storage=entry.storage_class,
-                etag=entry.etag,
-                checksum_value=entry.checksum_value,
-                disable_notification=True,
-            )
-            key.metadata.clear()
-            key.metadata.update(entry.metadata)
-            key.checksum_algorithm = entry.checksum_algorithm
-            key.checksum_type, key.checksum_parts = entry.checksum_type, entry.checksum_parts
-            key.last_modified = datetime.fromisoformat(entry.last_modified)
+            self._restore_object(folder, manifest["name"], name, raw)
         return len(manifest["objects"])
+
+    def _restore_object(self, folder: Path, bucket_name: str, name: str, raw: dict[str, Any]) -> None:
+        entry = ObjectEntry(**raw)
+        key = self.backend.put_object(
+            bucket_name,
+            name,
+            (folder / "blobs" / entry.blob).read_bytes(),
+            storage=entry.storage_class,
+            etag=entry.etag,
+            checksum_value=entry.checksum_value,
+            disable_notification=True,
+        )
+        key.metadata.clear()
+        key.metadata.update(entry.metadata)
+        key.checksum_algorithm = entry.checksum_algorithm
+        key.checksum_type, key.checksum_parts = entry.checksum_type, entry.checksum_parts
+        key.last_modified = datetime.fromisoformat(entry.last_modified)
 
     def _manifests(self) -> list[dict[str, Any]]:
         if not self.root.is_dir():

@@ -27,8 +27,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from localcloud.awswire import AwsError, pattern_constraint, public, validation_message
 from localcloud.config import CloudConfig
-from localcloud.protocol import AwsError, pattern_constraint, public, validation_message
 from localcloud.sagemaker.resources import (
     RecordStore,
     arn,

@@ -9,15 +9,16 @@ import re
 import threading
 import time
 from collections.abc import Callable, Iterable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from localcloud.awswire import AwsError, pattern_constraint, shown, validation_message
 from localcloud.config import ACCOUNT_ID
-from localcloud.protocol import AwsError, pattern_constraint, validation_message
-from localcloud.storage import atomic_write_json, clean_trash, read_json
+from localcloud.storage import atomic_write_json, child, clean_trash, fsync_dir, read_json
 
 NAME_PATTERN = r"^[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}"  # botocore: EntityName / TrainingJobName / EndpointName
-_NAME = re.compile(NAME_PATTERN + "$")
+_NAME = re.compile(NAME_PATTERN)
 
 
 def arn(region: str, kind: str, name: str) -> str:
@@ -47,7 +48,7 @@ def require(body: dict[str, Any], key: str, wire_name: str) -> Any:
 
 
 def check_name(name: str, wire_name: str) -> str:
-    if not isinstance(name, str) or not _NAME.match(name):
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
         raise validation(validation_message(f"'{name}'", wire_name, pattern_constraint(NAME_PATTERN)))
     return name
 
@@ -86,6 +87,7 @@ class RecordStore:
     def delete(self, name: str) -> None:
         with self.lock:
             self._path(name).unlink(missing_ok=True)
+            fsync_dir(self.folder)  # the deletion survives a power cut too
             self._records.pop(name, None)
 
     def values(self) -> list[dict[str, Any]]:
@@ -93,7 +95,7 @@ class RecordStore:
             return list(self._records.values())
 
     def _path(self, name: str) -> Path:
-        return self.folder / f"{name}.json"
+        return child(self.folder, f"{name}.json")
 
 
 def list_page(
@@ -113,14 +115,28 @@ def list_page(
         items = [r for r in items if r.get(status_key) == body["StatusEquals"]]
     for key, keep in (("CreationTimeAfter", float.__gt__), ("CreationTimeBefore", float.__lt__)):
         if body.get(key) is not None:
-            items = [r for r in items if keep(float(r["CreationTime"]), float(body[key]))]
+            limit = _epoch(body[key], key)
+            items = [r for r in items if keep(float(r["CreationTime"]), limit)]
     sort_key = {"Name": name_key, "Status": status_key}.get(body.get("SortBy", ""), "CreationTime")
     items.sort(
         key=lambda r: (r.get(sort_key) or "", r[name_key]), reverse=body.get("SortOrder") != "Ascending"
     )
-    start = int(body.get("NextToken") or 0)
+    token = body.get("NextToken") or "0"
+    if not token.isdigit() or len(token) > 9:  # our tokens are offsets we issued
+        raise validation(f"Invalid pagination token: {shown(token)}")
+    start = int(token)
     size = int(body.get("MaxResults") or 10)
     answer: dict[str, Any] = {list_key: [summary(r) for r in items[start : start + size]]}
     if start + size < len(items):
         answer["NextToken"] = str(start + size)
     return answer
+
+
+def _epoch(value: Any, key: str) -> float:
+    """A timestamp member as epoch seconds: a number, or an ISO 8601 string (botocore sends either)."""
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return float(value)
+    try:
+        return datetime.fromisoformat(str(value)).timestamp()
+    except ValueError:
+        raise validation(f"{key} {shown(value)} is not a timestamp.") from None

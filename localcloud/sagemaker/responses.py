@@ -8,10 +8,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from localcloud.protocol import AwsError, Request, Response, json_response
+from localcloud.awswire import AwsError, Request, Response, json_response, shown
 from localcloud.sagemaker.hosting import HostingBackend
 from localcloud.sagemaker.model_registry import ModelRegistryBackend
-from localcloud.sagemaker.training import TrainingBackend
+from localcloud.sagemaker.training_jobs import TrainingBackend
+from localcloud.validation import ShapeValidator
 
 # botocore's sagemaker-runtime model: BodyBlob max 6291456 bytes. Beyond it AWS answers 413 with no
 # error code, "HTTP content length exceeded N bytes." (aws/sagemaker-python-sdk#171).
@@ -25,6 +26,7 @@ class SageMakerResponses:
     ) -> None:
         self.hosting = hosting
         self.training = training
+        self.validator = ShapeValidator("sagemaker")
         self.operations: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
             "CreateModel": hosting.create_model,
             "DescribeModel": hosting.describe_model,
@@ -53,9 +55,12 @@ class SageMakerResponses:
         handler = self.operations.get(operation) if service == "SageMaker" else None
         if handler is None:
             raise AwsError(
-                "UnknownOperationException", f"Operation {target or '(no X-Amz-Target)'} is not supported"
+                "UnknownOperationException",
+                f"Operation {shown(target) or '(no X-Amz-Target)'} is not supported",
             )
-        return json_response(handler(request.json()), content_type=AMZ_JSON)
+        body = request.json()
+        self.validator.check(operation, body)
+        return json_response(handler(body), content_type=AMZ_JSON)
 
     def invoke_endpoint(self, request: Request) -> Response:
         body, content_type, variant = self.hosting.invoke(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from localcloud.protocol import Route, route
+from localcloud.awswire import Route, route
 from localcloud.sagemaker.responses import MAX_INVOKE_BODY, SageMakerResponses, body_too_large
 
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import localcloud
 from jobs.backends.local.bucket import delete_bucket, ensure_bucket
@@ -21,7 +22,7 @@ from jobs.stack.errors import StackError
 from jobs.stack.images import object2vec_image
 from jobs.stack.names import Stack
 from jobs.stack.registry import ModelRecord
-from jobs.stack.training_jobs import TrainingTarget
+from jobs.stack.training_jobs import JobLog, TrainingTarget
 from localcloud import CloudConfig, LocalCloudError, default_state_dir
 from localcloud.config import ACCOUNT_ID
 
@@ -42,6 +43,9 @@ class LocalBackend:
     @property
     def region(self) -> str:
         return self.cloud.region
+
+    def plan(self, log: Log) -> None:
+        log("the local backend has no plan: `make apply` creates the stack through the APIs, idempotently")
 
     def provision(self, log: Log) -> Clients:
         with _as_stack_error():
@@ -67,19 +71,15 @@ class LocalBackend:
         role = self._role_arn(self.stack.training_role_name)
         return TrainingTarget(object2vec_image(self.region), role, TRAINING_INSTANCE_TYPE)
 
+    def training_log(self, clients: Clients, job_name: str) -> JobLog:
+        # Kept for a failure's message, not shown: the job's status messages drive the progress bar.
+        return JobLog(_FileTail(localcloud.log_path(self.cloud, training_job=job_name)), echo=False)
+
     def deploy_models(self, clients: Clients, records: Sequence[ModelRecord], log: Log) -> None:
         target = self.training_target()  # a SageMaker Model runs the algorithm's image with the job's role
         for record in records:
             action = deploy_endpoint(clients.sagemaker, record, target.image, target.role_arn)
             log(f"endpoint {record.endpoint}: {action}, serving {record.model_version}")
-
-    def job_log_lines(self, clients: Clients, job_name: str) -> Iterator[str]:
-        path = localcloud.log_path(self.cloud, training_job=job_name)
-        try:
-            with open(path, encoding="utf-8", errors="replace") as lines:
-                yield from (line.rstrip("\n") for line in lines)
-        except FileNotFoundError:
-            return
 
     def destroy(self, log: Log) -> None:
         """Delete the stack's resources, then stop the local cloud and remove its state, even if a deletion
@@ -98,6 +98,9 @@ class LocalBackend:
 
     def environment(self) -> dict[str, str]:
         return {**localcloud.env_vars(self.cloud), "BUCKET_NAME": self.stack.bucket}
+
+    def closing_line(self) -> str:
+        return ""
 
     def _delete_resources(self, clients: Clients, log: Log) -> None:
         for spec in self.stack.functions:
@@ -123,6 +126,25 @@ class LocalBackend:
     def _role_arn(name: str) -> str:
         """The local cloud checks no IAM, but every API that takes a role wants a well-formed ARN."""
         return f"arn:aws:iam::{ACCOUNT_ID}:role/{name}"
+
+
+@dataclass
+class _FileTail:
+    """The lines appended to a log file since the last call (none while the file does not exist)."""
+
+    path: Path
+    offset: int = 0
+
+    def __call__(self) -> list[str]:
+        try:
+            with self.path.open("rb") as handle:
+                handle.seek(self.offset)
+                chunk = handle.read()
+        except FileNotFoundError:
+            return []
+        complete = chunk[: chunk.rfind(b"\n") + 1]  # a line still being written waits for the next call
+        self.offset += len(complete)
+        return complete.decode("utf-8", "replace").splitlines()
 
 
 @contextlib.contextmanager

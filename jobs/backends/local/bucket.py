@@ -16,6 +16,7 @@ def ensure_bucket(s3: Any, bucket: str, region: str) -> None:
         return
     except ClientError:
         pass
+    # S3 refuses a LocationConstraint of us-east-1 (its original region): only other regions name one.
     options = {} if region == "us-east-1" else {"CreateBucketConfiguration": {"LocationConstraint": region}}
     s3.create_bucket(Bucket=bucket, **options)
 

@@ -1,4 +1,4 @@
-"""The training "container": `python -m localcloud.sagemaker.train_worker JOB_DIR EVENTS_FD`.
+"""The training "container": `python -m localcloud.sagemaker.algorithm_container JOB_DIR EVENTS_FD`.
 
 Runs `object2vec.train.train` on `JOB_DIR/input/data/<channel>/` with the job's hyperparameters and
 writes `JOB_DIR/model/model.tar.gz`. Its stdout/stderr are the job's log; one JSON object per line on

@@ -1,7 +1,7 @@
 """SageMaker training jobs, as plain Python: validation, a one-at-a-time queue, and the job lifecycle.
 
 A job runs like SageMaker's File mode: its S3Prefix channels are copied into
-`<job>/input/data/<channel>/`, the algorithm runs in a subprocess (`train_worker`, so a crash or a
+`<job>/input/data/<channel>/`, the algorithm runs in a subprocess (`algorithm_container`, so a crash or a
 StopTrainingJob never touches the local cloud) and writes `<job>/model/model.tar.gz`, which is
 uploaded to `<S3OutputPath>/<TrainingJobName>/output/model.tar.gz`. Two cores: one job at a time.
 """
@@ -23,9 +23,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from common.s3uri import split_s3_uri
-from localcloud.config import CloudConfig
-from localcloud.process import log_path
-from localcloud.protocol import AwsError, public
+from localcloud.awswire import AwsError, public
+from localcloud.config import CloudConfig, log_path
 from localcloud.s3client import download_prefix, s3_client
 from localcloud.sagemaker.modelservers import OBJECT2VEC
 from localcloud.sagemaker.resources import (
@@ -37,10 +36,10 @@ from localcloud.sagemaker.resources import (
     require,
     validation,
 )
-from localcloud.storage import atomic_write_json, remove_tree
+from localcloud.storage import UnsafeName, atomic_write_json, remove_tree
 
 log = logging.getLogger("localcloud.sagemaker")
-# The images whose algorithm `train_worker` runs: those the built-in model server serves.
+# The images whose algorithm `algorithm_container` runs: those the built-in model server serves.
 TRAINING_IMAGES = (OBJECT2VEC.pattern,)
 STOP_GRACE_SECONDS = 10.0
 ACTIVE = ("InProgress", "Stopping")
@@ -239,6 +238,11 @@ class TrainingBackend:
             except ClientError as exc:
                 count = 0
                 log.info("channel %s: %s", channel["ChannelName"], exc)
+            except UnsafeName as exc:
+                return (
+                    f"ClientError: an S3 object under {uri} cannot be a file of channel "
+                    f"{channel['ChannelName']}: {exc}"
+                )
             if count == 0:
                 bucket = split_s3_uri(uri)[0]
                 return (
@@ -264,12 +268,20 @@ class TrainingBackend:
 
     def _train(self, record: dict[str, Any], job_dir: Path) -> dict[str, Any]:
         """Run the algorithm subprocess; returns its last event (result, error) or what ended it."""
+        # Read before the process starts: nothing may fail between its start and the wait for its end.
+        limit = float(record["StoppingCondition"].get("MaxRuntimeInSeconds", 86400))
         read_fd, write_fd = os.pipe()
         job_log = log_path(self.config, training_job=record["TrainingJobName"])
         job_log.parent.mkdir(parents=True, exist_ok=True)
         with open(job_log, "ab") as log_file:
             process = subprocess.Popen(
-                [sys.executable, "-m", "localcloud.sagemaker.train_worker", str(job_dir), str(write_fd)],
+                [
+                    sys.executable,
+                    "-m",
+                    "localcloud.sagemaker.algorithm_container",
+                    str(job_dir),
+                    str(write_fd),
+                ],
                 cwd=job_dir,
                 stdin=subprocess.DEVNULL,
                 stdout=log_file,
@@ -280,7 +292,6 @@ class TrainingBackend:
         os.close(write_fd)
         with self._lock:
             self._process, self._running = process, record["TrainingJobName"]
-        limit = float(record["StoppingCondition"].get("MaxRuntimeInSeconds", 86400))
         timer = threading.Timer(limit, self._max_runtime, args=(process,))
         timer.daemon = True
         timer.start()

@@ -1,0 +1,1 @@
+"""The project's own checkov checks, for scripts/checkov (`--external-checks-dir terraform/checks`)."""
