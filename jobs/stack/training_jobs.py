@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -51,6 +51,19 @@ class JobLog:
     echo: bool
 
 
+def recorded(log: JobLog) -> tuple[JobLog, list[str]]:
+    """`log`, keeping every line it reads in the returned list: the learning curves need the whole log
+    (its `#quality_metric` lines) once the job is done, not only the lines shown while it ran."""
+    lines: list[str] = []
+
+    def read() -> list[str]:
+        new = log.read()
+        lines.extend(new)
+        return new
+
+    return JobLog(read, log.echo), lines
+
+
 @dataclass(frozen=True)
 class FinishedJob:
     name: str
@@ -74,7 +87,9 @@ def create_job(
     slot: ModelSlot,
     name: str,
     hyperparameters: dict[str, str],
+    channels: Sequence[str] = CHANNELS,
 ) -> None:
+    """Submit the job, asking for exactly the channels its protocol wrote (the workshop's has no test)."""
     sagemaker.create_training_job(
         TrainingJobName=name,
         AlgorithmSpecification={"TrainingImage": target.image, "TrainingInputMode": "File"},
@@ -92,7 +107,7 @@ def create_job(
                     }
                 },
             }
-            for channel in CHANNELS
+            for channel in channels
         ],
         OutputDataConfig={"S3OutputPath": stack.output_uri},
         ResourceConfig={"InstanceType": target.instance_type, "InstanceCount": 1, "VolumeSizeInGB": 10},
