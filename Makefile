@@ -10,6 +10,9 @@ O2V := $(PY) -m jobs
 # The backend every stack command uses: local (default) or aws (the CLI reads BACKEND; BUCKET_NAME too).
 BACKEND ?= local
 export BACKEND
+# What `make train` trains (the CLI reads them; unset means its defaults): a MovieLens release, the
+# profile set (tuned | workshop), the protocol (holdout | workshop) and a comma-separated model subset.
+export DATASET PROFILE PROTOCOL MODELS
 # Set to e.g. https://download.pytorch.org/whl/cpu to get a CPU-only torch on Linux.
 TORCH_INDEX ?=
 TORCH_SPEC := torch==2.13.0
@@ -33,7 +36,7 @@ $(BENCH_READY): $(VENV_READY)
 	$(PY) -m pip install --quiet -e '.[dev,bench]'
 	@touch $@
 
-.PHONY: help venv test lint format data stats demo plan apply train test-events destroy env status \
+.PHONY: help venv test lint format data stats demo plan apply train report test-events destroy env status \
 	bench bench-ingest bench-model bench-serving bench-load ci-clean clean
 
 help: ## List the targets
@@ -69,8 +72,11 @@ plan: $(VENV_READY) ## BACKEND=aws: terraform plan of the whole stack (builds th
 apply: $(VENV_READY) ## Bring the stack up (local cloud, or terraform apply on AWS), upload the data, deploy both functions
 	$(O2V) apply
 
-train: $(VENV_READY) ## Train, register and deploy ratingModel, recommendationModel, topNModel; build the index
+train: $(VENV_READY) ## Train, evaluate, register and gate the models; deploy the approved ones (DATASET= PROFILE= PROTOCOL= MODELS=)
 	$(O2V) train
+
+report: $(VENV_READY) ## Write the latest evaluation report of each endpoint to .work/reports/ and name it
+	$(O2V) models report
 
 test-events: $(VENV_READY) ## Invoke the functions with every event in events/ and print the answers
 	$(O2V) test-events

@@ -29,6 +29,7 @@ from localcloud.httpserver import AwsHTTPServer, ErrorRenderer, serve_in_thread
 from localcloud.s3.persistence import S3Mirror
 from localcloud.s3.server import S3Service, s3_error_response
 from localcloud.sagemaker.hosting import HostingBackend
+from localcloud.sagemaker.model_registry import ModelRegistryBackend
 from localcloud.sagemaker.modelservers import ModelServerRegistry
 from localcloud.sagemaker.responses import SageMakerResponses
 from localcloud.sagemaker.routes import sagemaker_routes
@@ -99,7 +100,9 @@ class LocalCloud:
         hosting = HostingBackend(config, servers)
         training = TrainingBackend(config)
         functions = LambdaBackend(config)
-        sagemaker = server("sagemaker", sagemaker_routes(SageMakerResponses(hosting, training)), json_errors)
+        registry = ModelRegistryBackend(config)
+        sagemaker_app = sagemaker_routes(SageMakerResponses(hosting, training, registry))
+        sagemaker = server("sagemaker", sagemaker_app, json_errors)
         lambda_ = server("lambda", lambda_routes(LambdaResponses(functions)), json_errors)
         return cls(config, s3, mirror, sagemaker, lambda_, hosting, training, functions)
 

@@ -213,6 +213,7 @@ def test_provision_deploy_and_destroy_through_terraform(tmp_path: Path, stand_in
     assert target.role_arn == "arn:aws:iam::123456789012:role/o2v-demo-training"
     assert target.image == "382416733822.dkr.ecr.us-east-1.amazonaws.com/object2vec:1"
     assert target.instance_type == "ml.m5.xlarge"
+    assert target.poll_seconds == 10.0  # DescribeTrainingJob is rate-limited on AWS
 
     lines.clear()
     backend.deploy_models(backend.connect(), [record("ratingModel", 1, "a")], lines.append)
@@ -256,3 +257,25 @@ def test_training_log_returns_each_line_once_and_destroy_deletes_the_streams() -
 
     assert delete_job_streams(logs, "ratingModel-") == [stream]
     assert delete_job_streams(logs, "ratingModel-") == []
+
+
+def test_settings_come_from_the_environment() -> None:
+    settings = AwsSettings.from_env(
+        {
+            "AWS_REGION": "eu-west-1",
+            "NAME_PREFIX": "team-a",
+            "TRAINING_INSTANCE_TYPE": "ml.c5.2xlarge",
+            "ENDPOINT_SERVERLESS_MEMORY_MB": "2048",
+        }
+    )
+    assert (settings.stack.region, settings.stack.name_prefix) == ("eu-west-1", "team-a")
+    assert settings.training_instance_type == "ml.c5.2xlarge"
+    assert settings.endpoints.variables() == {"serverless": {"memory_size_in_mb": 2048, "max_concurrency": 5}}
+    with pytest.raises(
+        StackError, match=r"^ENDPOINT_SERVERLESS_MEMORY_MB must be a number of MB .* got '2GB'"
+    ):
+        AwsSettings.from_env({"AWS_REGION": "eu-west-1", "ENDPOINT_SERVERLESS_MEMORY_MB": "2GB"})
+
+
+def test_every_aws_command_ends_naming_destroy(tmp_path: Path) -> None:
+    assert "`make destroy BACKEND=aws`" in backend_in(tmp_path).closing_line()

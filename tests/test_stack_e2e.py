@@ -13,23 +13,26 @@ import hashlib
 import json
 import os
 import socket
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from localcloud_support import cloud_config
 
 import localcloud
 from handlers import contract
 from jobs.backends.local import LocalBackend
-from jobs.stack import lifecycle
+from jobs.cli.main import cli
+from jobs.stack import lifecycle, registry
 from jobs.stack.clients import Clients
 from jobs.stack.errors import StackError
 from jobs.stack.event_runner import load_events, send_all
 from jobs.stack.names import Stack
-from jobs.stack.registry import ModelRecord, latest
+from jobs.stack.registry import ModelRecord
 from localcloud import CloudConfig
 
 pytestmark = pytest.mark.slow
@@ -69,7 +72,11 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, ml100k_dir: Path) -> Iter
     backend = LocalBackend(stack, cloud)
     lifecycle.apply(backend, source=str(ml100k_dir), log=_quiet)
     report = lifecycle.train(
-        backend, source=str(ml100k_dir), channels_dir=tmp_path_factory.mktemp("channels"), log=_quiet
+        backend,
+        source=str(ml100k_dir),
+        channels_dir=tmp_path_factory.mktemp("channels"),
+        reports_dir=tmp_path_factory.mktemp("reports"),
+        log=_quiet,
     )
     records = {record.endpoint: record for record in report.records}
     yield Deployed(backend, lifecycle.connect(backend), records, str(ml100k_dir))
@@ -123,22 +130,32 @@ def test_channels_are_uploaded_where_the_training_jobs_read_them(deployed):
             assert f"object2vec/movielens/input/{task}/{channel}/{channel}.jsonl" in keys
 
 
-def test_registry_records_what_was_trained(deployed):
-    s3 = deployed.clients.s3
+def test_every_model_is_a_registered_approved_package(deployed):
+    sagemaker, s3 = deployed.clients.sagemaker, deployed.clients.s3
     for endpoint in ("ratingModel", "recommendationModel", "topNModel"):
-        record = latest(s3, deployed.stack, endpoint)
-        assert record == deployed.records[endpoint]
-        assert record.version == 1
+        record = registry.serving(sagemaker, endpoint)
+        assert record.package_arn == deployed.records[endpoint].package_arn
+        assert (record.version, record.approval) == (1, registry.APPROVED)
+        assert "beats every baseline" in record.approval_description  # the gate approved it, and says why
         bucket, key = record.artifact_uri.removeprefix("s3://").split("/", 1)
         artifact = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         assert hashlib.sha256(artifact).hexdigest() == record.artifact_sha256
-        assert record.hyperparameters["epochs"] == "2"
+        full = registry.with_evaluation(s3, record)
+        assert full.hyperparameters["epochs"] == "2"
         assert record.protocol == "holdout"
-        assert any(name.startswith("test:") for name in record.metrics)
-        versioned = s3.get_object(
-            Bucket="e2e-bucket", Key=f"object2vec/movielens/registry/{endpoint}/v0001.json"
-        )
-        assert ModelRecord.from_json(versioned["Body"].read()) == record
+        assert any(name.startswith("test:") for name in full.metrics)
+        assert record.held_out == record.held_out  # measured: not NaN
+        evaluation = registry.evaluation(s3, record)
+        assert evaluation["held_out"]["test_set_sha256"] == record.test_set_sha256
+        report = record.evaluation_uri.rsplit("/", 1)[0] + "/report.html"
+        page = s3.get_object(Bucket="e2e-bucket", Key=report.removeprefix("s3://e2e-bucket/"))["Body"].read()
+        assert page.count(b"data:image/png;base64,") >= 3
+    top_n = registry.serving(sagemaker, "topNModel")
+    assert top_n.held_out_metric == "HR@10"
+    assert len(registry.evaluation(s3, top_n)["held_out"]["hit_rate"]) == 20
+    # The temporary evaluation endpoints are gone: only the three serving endpoints remain.
+    names = {e["EndpointName"] for e in sagemaker.list_endpoints(MaxResults=100)["Endpoints"]}
+    assert names == {"ratingModel", "recommendationModel", "topNModel"}
 
 
 def test_endpoints_serve_the_registered_versions(deployed):
@@ -356,6 +373,143 @@ def test_state_survives_a_restart_without_retraining(deployed):
     assert body["model_version"] == deployed.records["topNModel"].model_version
     status, _, _ = invoke(deployed, REC, {"type": "rating", "user_id": 1, "movie_id": 2})
     assert status == 200
+
+
+# -- the quality gate, swaps and rollback (they change what ratingModel serves: after the tests above) -----
+
+
+def retrain(deployed: Deployed, tmp_path: Path, lines: list[str], **changes: Any) -> lifecycle.TrainReport:
+    """Train ratingModel again with `changes` to the stack (e.g. its training overrides)."""
+    backend = LocalBackend(dataclasses.replace(deployed.stack, **changes), deployed.cloud)
+    return lifecycle.train(
+        backend,
+        source=deployed.source,
+        channels_dir=tmp_path / "channels",
+        reports_dir=tmp_path / "reports",
+        models=["rating"],
+        log=lines.append,
+    )
+
+
+def serving_config(deployed: Deployed, endpoint: str = "ratingModel") -> str:
+    return deployed.clients.sagemaker.describe_endpoint(EndpointName=endpoint)["EndpointConfigName"]
+
+
+def test_a_worse_model_stays_pending_and_the_endpoint_keeps_serving(deployed, tmp_path):
+    before = serving_config(deployed)
+    lines: list[str] = []
+    # One epoch at a learning rate that barely moves the weights: about the global mean's RMSE.
+    report = retrain(
+        deployed, tmp_path, lines, training_overrides={"epochs": "1", "learning_rate": "0.00001"}
+    )
+    (outcome,) = report.outcomes
+    assert (outcome.record.version, outcome.record.approval) == (2, registry.PENDING)
+    assert "does not beat the baseline per-user mean" in outcome.decision.reason
+    assert report.deployed == ()
+    assert serving_config(deployed) == before
+    assert "ratingModel still serves version 1; `o2v models approve ratingModel 2` deploys this one" in lines
+    page = outcome.report.read_text()
+    assert "PendingManualApproval" in page
+    assert "Against the approved package" in page
+
+
+def test_a_better_model_is_approved_and_swapped_with_no_failed_request(deployed, tmp_path):
+    runtime = deployed.clients.runtime
+    body = json.dumps({"instances": [{"in0": [1], "in1": [50]}]})
+    failures: list[str] = []
+    answered = 0
+    stop = threading.Event()
+
+    def keep_asking() -> None:
+        nonlocal answered
+        while not stop.is_set():
+            try:
+                runtime.invoke_endpoint(EndpointName="ratingModel", ContentType="application/json", Body=body)
+                answered += 1
+            except Exception as err:  # any failure at all is what this test looks for
+                failures.append(repr(err))
+
+    asker = threading.Thread(target=keep_asking)
+    asker.start()
+    try:
+        report = retrain(deployed, tmp_path, [], training_overrides={"epochs": "8"})
+    finally:
+        stop.set()
+        asker.join()
+    (outcome,) = report.outcomes
+    assert (outcome.record.version, outcome.record.approval) == (3, registry.APPROVED)
+    assert "beats the approved version 1" in outcome.decision.reason
+    assert serving_config(deployed) == outcome.record.model_version
+    assert failures == []
+    assert answered > 10
+
+
+def test_rollback_and_approval_through_the_cli(deployed, tmp_path, monkeypatch):
+    for name, value in deployed.cloud.to_env().items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("BUCKET_NAME", "e2e-bucket")
+    runner = CliRunner()
+    listed = runner.invoke(cli, ["models", "list", "ratingModel"])
+    assert listed.exit_code == 0, listed.output
+    rows = [line.split() for line in listed.output.splitlines()[1:]]
+    assert [row[:4] for row in rows] == [
+        ["*", "ratingModel", "3", "Approved"],
+        ["ratingModel", "2", "PendingManualApproval", "RMSE"],
+        ["ratingModel", "1", "Approved", "RMSE"],
+    ]
+    version_1 = registry.find(deployed.clients.sagemaker, "ratingModel", 1)
+    rolled = runner.invoke(cli, ["models", "rollback", "ratingModel"])
+    assert rolled.exit_code == 0, rolled.output
+    assert "ratingModel version 3: Rejected (rolled back)" in rolled.output
+    assert serving_config(deployed) == version_1.model_version
+    shown = runner.invoke(cli, ["models", "show", "ratingModel", "3"])
+    assert "status        Rejected: rolled back to version 1" in shown.output
+    approved = runner.invoke(cli, ["models", "approve", "ratingModel", "2", "--reason", "a person said so"])
+    assert approved.exit_code == 0, approved.output
+    assert "ratingModel serves version 2" in approved.output
+    assert (
+        serving_config(deployed) == registry.find(deployed.clients.sagemaker, "ratingModel", 2).model_version
+    )
+    written = runner.invoke(cli, ["models", "report", "ratingModel", "--out", str(tmp_path)])
+    assert written.exit_code == 0, written.output
+    assert (tmp_path / "ratingModel-v0003.html").read_bytes().startswith(b"<!DOCTYPE html>")
+    rollback_again = runner.invoke(cli, ["models", "rollback", "ratingModel"])
+    assert rollback_again.exit_code == 0, rollback_again.output
+    assert serving_config(deployed) == version_1.model_version  # 2 rejected: 1 is the approved one before it
+    nothing_left = runner.invoke(cli, ["models", "rollback", "ratingModel"])
+    assert nothing_left.exit_code == 1
+    assert "ratingModel has 1 approved model package(s): nothing to roll back to" in nothing_left.output
+
+
+def test_the_workshop_profile_on_the_workshop_protocol(deployed, tmp_path):
+    """The lab's run (one short epoch here): train and validation only, measured on validation, and never
+    compared with versions measured on the holdout test set."""
+    backend = LocalBackend(
+        dataclasses.replace(deployed.stack, protocol="workshop", training_overrides={"epochs": "1"}),
+        deployed.cloud,
+    )
+    lines: list[str] = []
+    report = lifecycle.train(
+        backend,
+        source=deployed.source,
+        channels_dir=tmp_path / "channels",
+        reports_dir=tmp_path / "reports",
+        models=["rating"],
+        profile_set="workshop",
+        log=lines.append,
+    )
+    (outcome,) = report.outcomes
+    job = deployed.clients.sagemaker.describe_training_job(TrainingJobName=outcome.record.training_job)
+    assert [c["ChannelName"] for c in job["InputDataConfig"]] == ["train", "validation"]
+    assert job["HyperParameters"]["enc_dim"] == "1024"  # the notebook's
+    assert (outcome.record.profile, outcome.record.protocol) == ("workshop-rating", "workshop")
+    assert outcome.held.held_out_channel == "validation"
+    assert outcome.record.approval == registry.PENDING
+    assert "was measured on another test set" in outcome.decision.reason
+    assert report.deployed == ()
+    assert any(
+        line.startswith("evaluating ratingModel-") and "(validation channel)" in line for line in lines
+    )
 
 
 def test_destroy_leaves_nothing_and_can_run_twice(tmp_path, ml100k_dir):

@@ -15,10 +15,12 @@ from jobs.stack.names import Stack
 class Session:
     backend_name: str
     bucket: str
+    dataset: str = Stack.dataset  # `o2v train --dataset/--protocol` change these two for that run
+    protocol: str = Stack.protocol
 
     @property
     def stack(self) -> Stack:
-        return Stack(bucket=self.bucket)
+        return Stack(bucket=self.bucket, dataset=self.dataset, protocol=self.protocol)
 
     def backend(self) -> Backend:
         return open_backend(self.backend_name, self.stack)

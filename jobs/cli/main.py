@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from jobs.backends import BACKENDS, DEFAULT_BACKEND
-from jobs.cli import cloud, data, object2vec, stack
+from jobs.cli import cloud, data, models, object2vec, stack
 from jobs.cli.context import Session
 from jobs.stack.names import DEFAULT_BUCKET
 
@@ -42,6 +42,7 @@ def cli(ctx: click.Context, backend: str, bucket: str) -> None:
 cli.add_command(data.data)
 cli.add_command(object2vec.object2vec)
 cli.add_command(cloud.cloud)
+cli.add_command(models.models)
 for command in (stack.plan, stack.apply, stack.train, stack.test_events, stack.destroy, stack.env):
     cli.add_command(command)
 

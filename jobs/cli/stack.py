@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 
 import click
 
+from jobs.channels import PROTOCOLS
 from jobs.cli.context import Session, pass_session
 from jobs.cli.shared import echo_exports, one_line_errors, source_option
-from jobs.movielens import DataError
+from jobs.movielens import DATASET_NAMES, DEFAULT_DATASET, DataError
 from jobs.stack import lifecycle
 from jobs.stack.backend import Backend
 from jobs.stack.errors import AWS_ERRORS, StackError
 from jobs.stack.event_runner import format_table
+from jobs.stack.promotion import metric_summary
+from jobs.stack.training_plan import DEFAULT_PROFILE_SET, PROFILE_SETS, default_protocol
 from object2vec import Object2VecError
 
 # Errors a stack command reports as one line: ours (each names what to do) and AWS's (one line already).
@@ -63,21 +67,68 @@ def apply(session: Session, source: Path | None) -> None:
 
 @click.command()
 @source_option
+@click.option(
+    "--dataset",
+    type=click.Choice(DATASET_NAMES),
+    default=DEFAULT_DATASET,
+    show_default=True,
+    envvar="DATASET",
+    show_envvar=True,
+    help="The MovieLens release to train on.",
+)
+@click.option(
+    "--profile",
+    "profile_set",
+    type=click.Choice(tuple(PROFILE_SETS)),
+    default=DEFAULT_PROFILE_SET,
+    show_default=True,
+    envvar="PROFILE",
+    show_envvar=True,
+    help="tuned: the CPU profiles tuned on holdout; workshop: the notebook's hyperparameters (no top-N).",
+)
+@click.option(
+    "--protocol",
+    type=click.Choice(PROTOCOLS),
+    envvar="PROTOCOL",
+    show_envvar=True,
+    help="The split [default: workshop with --profile workshop, else holdout].",
+)
+@click.option(
+    "--models",
+    envvar="MODELS",
+    show_envvar=True,
+    help="Comma-separated subset: ratingModel, recommendationModel, topNModel (or rating, topN, ...).",
+)
 @pass_session
 @one_line_errors(*STACK_ERRORS)
-def train(session: Session, source: Path | None) -> None:
-    """Prepare and upload the channels, train the three models, register and deploy them.
+def train(
+    session: Session,
+    source: Path | None,
+    dataset: str,
+    profile_set: str,
+    protocol: str | None,
+    models: str | None,
+) -> None:
+    """Prepare and upload the channels, train the models, register, gate and deploy them.
 
-    Trains with the holdout protocol (ua.test stays unseen), registers each model in S3, deploys
-    ratingModel, recommendationModel and topNModel, and builds the retrieval index.
+    Each model is measured on its held-out test set through a temporary endpoint, registered as a new
+    version in its endpoint's model package group, approved by the quality gate only if it beats the
+    approved version and the baselines, and deployed if approved; each run gets an evaluation report.
 
     \b
-    Example:
+    Examples:
         o2v apply && o2v train
+        o2v train --profile workshop              # the lab's run: notebook hyperparameters, ua.base/ua.test
+        o2v train --models topN --dataset ml-1m
     """
-    backend = session.backend()
-    report = lifecycle.train(backend, source=source, log=click.echo)
-    click.echo(f"deployed {', '.join(r.model_version for r in report.records)}")
+    run = replace(session, dataset=dataset, protocol=protocol or default_protocol(profile_set))
+    chosen = [name for name in models.split(",") if name.strip()] if models else None
+    backend = run.backend()
+    report = lifecycle.train(backend, source=source, models=chosen, profile_set=profile_set, log=click.echo)
+    for line in metric_summary(report.outcomes):
+        click.echo(line)
+    deployed = ", ".join(r.model_version for r in report.deployed) or "nothing (no version passed the gate)"
+    click.echo(f"deployed {deployed}")
     _closing(backend)
 
 

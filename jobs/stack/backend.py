@@ -53,7 +53,8 @@ class Backend(Protocol):
         ...
 
     def deploy_models(self, clients: Clients, records: Sequence[ModelRecord], log: Log) -> None:
-        """Make each record's endpoint serve it, and wait until it does."""
+        """Make each record's endpoint serve it (a model package the registry approved), and wait until
+        it does; an endpoint already serving another package swaps with no downtime."""
         ...
 
     def destroy(self, log: Log) -> None:

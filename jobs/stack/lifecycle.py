@@ -6,32 +6,45 @@ this machine and AWS (bringing the platform up, declaring resources, tearing dow
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 from botocore.exceptions import ClientError
 
 from handlers import contract
-from jobs.channels import MANIFEST_NAME, ChannelManifest, PrepareConfig, write_channels
+from jobs.channels import ChannelManifest, PrepareConfig, write_channels
 from jobs.movielens import MovieLens, load_movielens, resolve_source
-from jobs.movielens.checksums import sha256_file
+from jobs.paths import work_dir
 from jobs.profiles import profile_with_overrides
+from jobs.stack import registry
 from jobs.stack.backend import Backend, Log
 from jobs.stack.clients import Clients
 from jobs.stack.errors import StackError
 from jobs.stack.event_runner import EventResult, send_all
 from jobs.stack.lambda_package import build_handlers_zip
 from jobs.stack.names import Stack
-from jobs.stack.registry import ModelRecord, latest, register
-from jobs.stack.retrieval_index import IndexInfo, build_index
-from jobs.stack.training_jobs import create_job, job_name, wait_for_job
+from jobs.stack.promotion import ModelOutcome, promote, seen_movies
+from jobs.stack.registry import ModelRecord
+from jobs.stack.retrieval_index import IndexInfo, build_index, rebuild_for
+from jobs.stack.training_jobs import create_job, job_name, recorded, wait_for_job
+from jobs.stack.training_plan import DEFAULT_PROFILE_SET, plan_training
 
 
 @dataclass(frozen=True)
 class TrainReport:
-    records: tuple[ModelRecord, ...]
-    index: IndexInfo
+    outcomes: tuple[ModelOutcome, ...]  # one per trained model: its package, the gate's decision, its report
+    index: IndexInfo | None  # the retrieval index, when the retrieval endpoint got a new model
+
+    @property
+    def records(self) -> tuple[ModelRecord, ...]:
+        return tuple(outcome.record for outcome in self.outcomes)
+
+    @property
+    def deployed(self) -> tuple[ModelRecord, ...]:
+        return tuple(outcome.record for outcome in self.outcomes if outcome.decision.approved)
 
 
 def apply(backend: Backend, *, source: str | Path | None = None, log: Log = print) -> Clients:
@@ -52,60 +65,93 @@ def train(
     *,
     source: str | Path | None = None,
     channels_dir: Path | None = None,
+    reports_dir: Path | None = None,
+    models: Sequence[str] | None = None,
+    profile_set: str = DEFAULT_PROFILE_SET,
     log: Log = print,
 ) -> TrainReport:
-    """Prepare and upload the channels, train and register every model, deploy, build the index."""
+    """Prepare and upload the channels, train the chosen models, evaluate and register each in the Model
+    Registry, let the quality gate approve or hold it, deploy what was approved (each endpoint serves
+    its group's latest approved package), and rebuild the retrieval index if its model changed."""
     stack = backend.stack
     clients = connect(backend)
+    plan = plan_training(stack, models=models, profile_set=profile_set)
+    for note in plan.notes:
+        log(note)
     config = PrepareConfig(
         dataset=stack.dataset,
         source=source,
-        tasks=tuple(slot.task for slot in stack.models),
+        tasks=tuple(slot.task for slot in plan.slots),
         protocols=(stack.protocol,),
         progress=True,
     )
-    data = load_movielens(config.dataset, config.source)  # parsed once: channels and index share it
+    data = load_movielens(config.dataset, config.source)  # parsed once for channels, evaluation, index
     prepared = write_channels(data, replace(config, out_dir=channels_dir) if channels_dir else config)
     manifests = {manifest.task: manifest for manifest in prepared.manifests}
     for manifest in manifests.values():
         _upload_channels(clients.s3, stack, manifest, log)
     target = backend.training_target()
     names = {}
-    for slot in stack.models:
-        vocab = manifests[slot.task].vocab
-        hyperparameters = profile_with_overrides(slot.profile, vocab, stack.training_overrides)
+    for slot in plan.slots:
+        manifest = manifests[slot.task]
+        hyperparameters = profile_with_overrides(slot.profile, manifest.vocab, stack.training_overrides)
         names[slot.endpoint] = job_name(slot)
-        create_job(clients.sagemaker, stack, target, slot, names[slot.endpoint], hyperparameters)
+        channels = tuple(manifest.channels)
+        create_job(clients.sagemaker, stack, target, slot, names[slot.endpoint], hyperparameters, channels)
         log(f"training job {names[slot.endpoint]} submitted ({slot.profile} profile on {slot.task})")
-    records = []
-    for slot in stack.models:
+    outcomes = []
+    for slot in plan.slots:
         name = names[slot.endpoint]
-        job = wait_for_job(clients.sagemaker, name, slot, log=backend.training_log(clients, name))
+        job_log, log_lines = recorded(backend.training_log(clients, name))
+        job = wait_for_job(clients.sagemaker, name, slot, poll=target.poll_seconds, log=job_log)
+        job_log.read()  # the lines written after the last poll
         metrics = ", ".join(f"{k} {v:.4f}" for k, v in sorted(job.metrics.items()))
         log(f"{job.name} completed in {job.seconds:.0f} s: {metrics}")
-        record = register(
-            clients.s3,
-            stack,
-            slot,
-            training_job=job.name,
-            artifact_uri=job.artifact_uri,
-            hyperparameters=job.hyperparameters,
-            metrics=job.metrics,
-            data_manifest_sha256=sha256_file(manifests[slot.task].folder / MANIFEST_NAME),
-        )
-        log(f"registered {record.model_version} ({record.artifact_uri})")
-        records.append(record)
-    backend.deploy_models(clients, records, log)
-    index = rebuild_index(stack, clients, data)
-    log(f"retrieval index: {index.movies} movies x {index.dim} dims for {index.model_version}")
-    return TrainReport(tuple(records), index)
+        reports = reports_dir or work_dir() / "reports"
+        outcome = promote(backend, clients, target, job, log_lines, manifests[slot.task], data, reports, log)
+        if not outcome.decision.approved:
+            serving = registry.latest_approved(clients.sagemaker, slot.endpoint)
+            still = f"still serves version {serving.version}" if serving else "has no approved model yet"
+            command = f"o2v models approve {slot.endpoint} {outcome.record.version}"
+            log(f"{slot.endpoint} {still}; `{command}` deploys this one")
+        outcomes.append(outcome)
+    report = TrainReport(tuple(outcomes), None)
+    if report.deployed:
+        backend.deploy_models(clients, report.deployed, log)
+    retrieval = next((o for o in outcomes if o.decision.approved and _retrieves(stack, o)), None)
+    if retrieval is not None:
+        index = rebuild_index(stack, clients, data, seen_movies(retrieval.held))
+        log(f"retrieval index: {index.movies} movies x {index.dim} dims for {index.model_version}")
+        report = TrainReport(report.outcomes, index)
+    return report
 
 
-def rebuild_index(stack: Stack, clients: Clients, data: MovieLens) -> IndexInfo:
-    """Embed every movie of the training data through the retrieval endpoint's deployed model."""
-    record = latest(clients.s3, stack, stack.retrieval_endpoint)
+def rebuild_index(stack: Stack, clients: Clients, data: MovieLens, movie_ids: np.ndarray) -> IndexInfo:
+    """Embed `movie_ids` (the movies the model learnt from) through the retrieval endpoint's model."""
+    serving = registry.serving(clients.sagemaker, stack.retrieval_endpoint)
+    record = registry.with_evaluation(clients.s3, serving)
     titles = {movie.movie_id: movie.title for movie in data.movies.movies}
-    return build_index(clients.runtime, clients.s3, stack, record, data.split("ua.base").item, titles)
+    return build_index(clients.runtime, clients.s3, stack, record, movie_ids, titles)
+
+
+def redeploy(backend: Backend, endpoints: Sequence[str], *, log: Log = print) -> tuple[ModelRecord, ...]:
+    """Make each endpoint serve its group's latest approved package (after `o2v models approve`,
+    `reject` or `rollback`), swapping with no downtime; re-embed the retrieval index if its model changed."""
+    stack = backend.stack
+    clients = connect(backend)
+    records = tuple(registry.serving(clients.sagemaker, endpoint) for endpoint in endpoints)
+    backend.deploy_models(clients, records, log)
+    for record in records:
+        if record.endpoint == stack.retrieval_endpoint:
+            full = registry.with_evaluation(clients.s3, record)
+            index = rebuild_for(clients.runtime, clients.s3, stack, full)
+            if index is not None:
+                log(f"retrieval index: {index.movies} movies x {index.dim} dims for {index.model_version}")
+    return records
+
+
+def _retrieves(stack: Stack, outcome: ModelOutcome) -> bool:
+    return outcome.record.endpoint == stack.retrieval_endpoint
 
 
 def test_events(backend: Backend) -> list[EventResult]:

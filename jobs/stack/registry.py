@@ -1,130 +1,325 @@
-"""The model registry: a versioned record in S3 for every trained model.
+"""The toolkit's models in SageMaker's Model Registry: one model package group per endpoint, one
+versioned model package per trained model.
 
-A record says everything needed to deploy or audit a model without retraining: where its artifact
-is and its SHA-256, the hyperparameters and metrics, which data it saw (the manifest checksum) and
-when. Records live at `<registry_prefix>/<endpoint>/v0001.json`, `v0002.json`, ... and
-`latest.json` repeats the newest, so deploying "the latest" is one GET.
+A package carries what deploying it needs (the image and `model.tar.gz` in its InferenceSpecification),
+its approval status (a new package is PendingManualApproval until the quality gate or a person approves
+it), the figures a list needs at a glance in CustomerMetadataProperties (task, profile, training job,
+data, checksums, the held-out metric), and everything else in its ModelMetrics: an evaluation JSON in
+S3 beside the run's report, in SageMaker's model-quality format (`regression_metrics`,
+`binary_classification_metrics`) plus the full record (hyperparameters, every metric). An endpoint
+serves the latest approved package of its group, which is what the AWS MLOps templates deploy.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-import re
-from dataclasses import asdict, dataclass
-from datetime import UTC, datetime
+import math
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from common.s3uri import split_s3_uri
+from jobs.evaluation import HELD_OUT
 from jobs.stack.errors import StackError, error_code
 from jobs.stack.names import ModelSlot, Stack
 
-# 2: the endpoint a model serves behind is `endpoint` (format 1 called it `model_name`, which reads
-# like SageMaker's ModelName: that is `model_version`).
-RECORD_FORMAT_VERSION = 2
-_VERSION_KEY = re.compile(r"/v(\d{4,})\.json$")
+APPROVED = "Approved"
+PENDING = "PendingManualApproval"
+REJECTED = "Rejected"
+CONTENT_TYPES = ["application/json", "application/jsonlines"]
+# CustomerMetadataProperties values allow letters, digits, spaces and _.:/=+-@ only (botocore's pattern),
+# so hyperparameters such as comparator_list "hadamard,concat" live in the evaluation JSON instead.
+METADATA_KEYS = (
+    "task",
+    "profile",
+    "training_job",
+    "dataset",
+    "protocol",
+    "artifact_sha256",
+    "data_manifest_sha256",
+    "test_set_sha256",
+    "held_out_metric",
+    "held_out",
+)
 
 
 @dataclass(frozen=True)
 class ModelRecord:
-    format_version: int
-    endpoint: str  # the endpoint the model serves behind
+    """One model package as the toolkit uses it."""
+
+    endpoint: str  # the group: the endpoint the package serves behind
     version: int
+    package_arn: str
+    approval: str
+    approval_description: str
+    image: str
+    artifact_uri: str
+    created: datetime
     task: str
     profile: str
     training_job: str
-    artifact_uri: str
-    artifact_sha256: str
-    hyperparameters: dict[str, str]
-    metrics: dict[str, float]
     dataset: str
     protocol: str
+    artifact_sha256: str
     data_manifest_sha256: str
-    created_at: str
+    test_set_sha256: str
+    held_out: float  # the task's held-out metric (RMSE, accuracy, HR@10) on the test set; NaN if unknown
+    evaluation_uri: str
+    hyperparameters: dict[str, str] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
 
     @property
     def model_version(self) -> str:
         """This exact model's name: its SageMaker Model and EndpointConfig are called so (no underscores)."""
         return f"{self.endpoint}-v{self.version:04d}-{self.artifact_sha256[:8]}"
 
-    @classmethod
-    def from_json(cls, raw: bytes) -> ModelRecord:
-        fields = json.loads(raw)
-        if fields.get("format_version") == 1:
-            fields = {**fields, "format_version": RECORD_FORMAT_VERSION, "endpoint": fields.pop("model_name")}
-        return cls(**fields)
+    @property
+    def held_out_metric(self) -> str:
+        return HELD_OUT[self.task].name
 
 
-def record_key(stack: Stack, endpoint: str, version: int | None = None) -> str:
-    name = "latest" if version is None else f"v{version:04d}"
-    return f"{stack.registry_prefix}/{endpoint}/{name}.json"
+def ensure_group(sagemaker: Any, endpoint: str, description: str = "") -> str:
+    """The group's ARN, creating the group if it does not exist yet (idempotent)."""
+    try:
+        return sagemaker.describe_model_package_group(ModelPackageGroupName=endpoint)["ModelPackageGroupArn"]
+    except ClientError as err:
+        if not _not_found(err):
+            raise
+    options = {"ModelPackageGroupDescription": description} if description else {}
+    return sagemaker.create_model_package_group(ModelPackageGroupName=endpoint, **options)[
+        "ModelPackageGroupArn"
+    ]
+
+
+def evaluation_key(stack: Stack, endpoint: str, training_job: str, name: str = "evaluation.json") -> str:
+    """Where a run's evaluation JSON (and its report, `report.html`) live in the stack's bucket."""
+    return f"{stack.registry_prefix}/{endpoint}/{training_job}/{name}"
+
+
+def register(
+    sagemaker: Any,
+    s3: Any,
+    stack: Stack,
+    slot: ModelSlot,
+    *,
+    training_job: str,
+    image: str,
+    artifact_uri: str,
+    hyperparameters: Mapping[str, str],
+    metrics: Mapping[str, float],
+    data_manifest_sha256: str,
+    test_set_sha256: str,
+    held_out: float,
+    hit_rate: Mapping[int, float] | None = None,
+    baselines: Mapping[str, float] | None = None,
+) -> ModelRecord:
+    """Upload the evaluation JSON, then create the next package version of `slot`'s group, pending."""
+    ensure_group(sagemaker, slot.endpoint, f"{slot.task} models ({slot.profile} profile by default)")
+    artifact_sha256 = sha256_of_object(s3, artifact_uri)
+    key = evaluation_key(stack, slot.endpoint, training_job)
+    metadata = {
+        "task": slot.task,
+        "profile": slot.profile,
+        "training_job": training_job,
+        "dataset": stack.dataset,
+        "protocol": stack.protocol,
+        "artifact_sha256": artifact_sha256,
+        "data_manifest_sha256": data_manifest_sha256,
+        "test_set_sha256": test_set_sha256,
+        "held_out_metric": HELD_OUT[slot.task].name,
+        "held_out": "nan" if math.isnan(held_out) else f"{held_out:.6g}",
+    }
+    evaluation = {
+        **_quality_statistics(slot.task, held_out, metrics),
+        "held_out": {
+            "metric": HELD_OUT[slot.task].name,
+            "value": held_out,
+            "test_set_sha256": test_set_sha256,
+            "hit_rate": {str(k): v for k, v in (hit_rate or {}).items()},
+        },
+        "baselines": dict(baselines or {}),
+        "hyperparameters": dict(hyperparameters),
+        "metrics": dict(metrics),
+        "metadata": metadata,
+    }
+    body = json.dumps(evaluation, indent=2, sort_keys=True, allow_nan=True).encode()
+    s3.put_object(Bucket=stack.bucket, Key=key, Body=body, ContentType="application/json")
+    arn = sagemaker.create_model_package(
+        ModelPackageGroupName=slot.endpoint,
+        ModelPackageDescription=f"{slot.profile} profile, training job {training_job}",
+        InferenceSpecification={
+            "Containers": [{"Image": image, "ModelDataUrl": artifact_uri}],
+            "SupportedContentTypes": CONTENT_TYPES,
+            "SupportedResponseMIMETypes": CONTENT_TYPES,
+        },
+        ModelApprovalStatus=PENDING,
+        ModelMetrics={
+            "ModelQuality": {
+                "Statistics": {
+                    "ContentType": "application/json",
+                    "ContentDigest": hashlib.sha256(body).hexdigest(),
+                    "S3Uri": f"s3://{stack.bucket}/{key}",
+                }
+            }
+        },
+        CustomerMetadataProperties=metadata,
+        # A retried call (a lost answer) must not register the same run twice.
+        ClientToken=f"{training_job}-{artifact_sha256[:16]}",
+    )["ModelPackageArn"]
+    record = describe(sagemaker, arn)
+    return replace(record, hyperparameters=dict(hyperparameters), metrics=dict(metrics))
+
+
+def set_approval(sagemaker: Any, record: ModelRecord, status: str, description: str) -> ModelRecord:
+    """Approve, reject or set back to pending, with the reason (its ApprovalDescription, <= 1024 chars)."""
+    sagemaker.update_model_package(
+        ModelPackageArn=record.package_arn, ModelApprovalStatus=status, ApprovalDescription=description[:1024]
+    )
+    return replace(record, approval=status, approval_description=description[:1024])
+
+
+def describe(sagemaker: Any, arn: str) -> ModelRecord:
+    return _record(sagemaker.describe_model_package(ModelPackageName=arn))
+
+
+def find(sagemaker: Any, endpoint: str, version: int) -> ModelRecord:
+    """Version `version` of `endpoint`'s group, or a StackError naming what exists."""
+    try:
+        return describe(sagemaker, f"{endpoint}/{version}")
+    except ClientError as err:
+        if not _not_found(err):
+            raise
+    known = ", ".join(str(r.version) for r in packages(sagemaker, endpoint)) or "none"
+    raise StackError(f"{endpoint} has no model package version {version} (versions: {known})")
+
+
+def packages(sagemaker: Any, endpoint: str, status: str | None = None) -> list[ModelRecord]:
+    """The group's packages, newest first (an empty list if the group does not exist)."""
+    return [describe(sagemaker, arn) for arn in _arns(sagemaker, endpoint, status)]
+
+
+def latest_approved(sagemaker: Any, endpoint: str) -> ModelRecord | None:
+    """What the endpoint should serve: the newest approved package, if any."""
+    return next((describe(sagemaker, arn) for arn in _arns(sagemaker, endpoint, APPROVED, page=1)), None)
+
+
+def serving(sagemaker: Any, endpoint: str) -> ModelRecord:
+    """The latest approved package, or a StackError saying how to get one."""
+    record = latest_approved(sagemaker, endpoint)
+    if record is None:
+        raise StackError(
+            f"no approved model package in group {endpoint}: run `make train`, or approve one with "
+            f"`o2v models approve {endpoint} VERSION`"
+        )
+    return record
+
+
+def evaluation(s3: Any, record: ModelRecord) -> dict[str, Any]:
+    """The package's evaluation JSON (held-out figure and HR@k curve, baselines, hyperparameters, metrics)."""
+    bucket, key = _bucket_key(record.evaluation_uri)
+    return json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def with_evaluation(s3: Any, record: ModelRecord) -> ModelRecord:
+    """`record` with its hyperparameters and metrics, read from its evaluation JSON."""
+    found = evaluation(s3, record)
+    return replace(record, hyperparameters=found["hyperparameters"], metrics=found["metrics"])
 
 
 def sha256_of_object(s3: Any, uri: str) -> str:
-    try:
-        bucket, key = split_s3_uri(uri)
-    except ValueError as err:
-        raise StackError(str(err)) from None
+    bucket, key = _bucket_key(uri)
     digest = hashlib.sha256()
     for chunk in s3.get_object(Bucket=bucket, Key=key)["Body"].iter_chunks(1 << 20):
         digest.update(chunk)
     return digest.hexdigest()
 
 
-def next_version(s3: Any, stack: Stack, endpoint: str) -> int:
-    prefix = f"{stack.registry_prefix}/{endpoint}/"
-    versions = [0]
-    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=stack.bucket, Prefix=prefix):
-        versions += [
-            int(m.group(1)) for obj in page.get("Contents", []) if (m := _VERSION_KEY.search(obj["Key"]))
-        ]
-    return max(versions) + 1
+def rollback(sagemaker: Any, endpoint: str) -> tuple[ModelRecord, ModelRecord]:
+    """Reject the package the endpoint serves, so that the approved one before it serves again:
+    (the rejected package, the one now serving)."""
+    approved = packages(sagemaker, endpoint, APPROVED)
+    if len(approved) < 2:
+        raise StackError(f"{endpoint} has {len(approved)} approved model package(s): nothing to roll back to")
+    current, previous = approved[0], approved[1]
+    rejected = set_approval(sagemaker, current, REJECTED, f"rolled back to version {previous.version}")
+    return rejected, previous
 
 
-def register(
-    s3: Any,
-    stack: Stack,
-    slot: ModelSlot,
-    *,
-    training_job: str,
-    artifact_uri: str,
-    hyperparameters: dict[str, str],
-    metrics: dict[str, float],
-    data_manifest_sha256: str,
-) -> ModelRecord:
-    """Write the next versioned record for `slot` and point `latest.json` at it."""
-    record = ModelRecord(
-        format_version=RECORD_FORMAT_VERSION,
-        endpoint=slot.endpoint,
-        version=next_version(s3, stack, slot.endpoint),
-        task=slot.task,
-        profile=slot.profile,
-        training_job=training_job,
-        artifact_uri=artifact_uri,
-        artifact_sha256=sha256_of_object(s3, artifact_uri),
-        hyperparameters=dict(hyperparameters),
-        metrics=dict(metrics),
-        dataset=stack.dataset,
-        protocol=stack.protocol,
-        data_manifest_sha256=data_manifest_sha256,
-        created_at=datetime.now(UTC).isoformat(timespec="seconds"),
-    )
-    body = json.dumps(asdict(record), indent=2, sort_keys=True).encode()
-    s3.put_object(Bucket=stack.bucket, Key=record_key(stack, slot.endpoint, record.version), Body=body)
-    s3.put_object(Bucket=stack.bucket, Key=record_key(stack, slot.endpoint), Body=body)
-    return record
+# -- internals ----------------------------------------------------------------------------------------------
 
 
-def latest(s3: Any, stack: Stack, endpoint: str) -> ModelRecord:
-    key = record_key(stack, endpoint)
+def _arns(sagemaker: Any, endpoint: str, status: str | None, page: int | None = None) -> Iterator[str]:
+    filters: dict[str, Any] = {
+        "ModelPackageGroupName": endpoint,
+        "SortBy": "CreationTime",
+        "SortOrder": "Descending",
+    }
+    if status:
+        filters["ModelApprovalStatus"] = status
+    if page:
+        filters["PaginationConfig"] = {"MaxItems": page}
     try:
-        raw = s3.get_object(Bucket=stack.bucket, Key=key)["Body"].read()
+        for response in sagemaker.get_paginator("list_model_packages").paginate(**filters):
+            for summary in response["ModelPackageSummaryList"]:
+                yield summary["ModelPackageArn"]
     except ClientError as err:
-        if error_code(err) in ("NoSuchKey", "404"):
-            raise StackError(
-                f"no registered model for {endpoint} (s3://{stack.bucket}/{key}): run `make train`"
-            ) from err
-        raise
-    return ModelRecord.from_json(raw)
+        if not _not_found(err):
+            raise
+
+
+def _bucket_key(uri: str) -> tuple[str, str]:
+    try:
+        return split_s3_uri(uri)
+    except ValueError as err:
+        raise StackError(str(err)) from None
+
+
+def _record(described: dict[str, Any]) -> ModelRecord:
+    metadata = described.get("CustomerMetadataProperties", {})
+    container = described["InferenceSpecification"]["Containers"][0]
+    return ModelRecord(
+        endpoint=described["ModelPackageGroupName"],
+        version=int(described["ModelPackageVersion"]),
+        package_arn=described["ModelPackageArn"],
+        approval=described.get("ModelApprovalStatus", PENDING),
+        approval_description=described.get("ApprovalDescription", ""),
+        image=container["Image"],
+        artifact_uri=container["ModelDataUrl"],
+        created=described["CreationTime"],
+        task=metadata.get("task", ""),
+        profile=metadata.get("profile", ""),
+        training_job=metadata.get("training_job", ""),
+        dataset=metadata.get("dataset", ""),
+        protocol=metadata.get("protocol", ""),
+        artifact_sha256=metadata.get("artifact_sha256", ""),
+        data_manifest_sha256=metadata.get("data_manifest_sha256", ""),
+        test_set_sha256=metadata.get("test_set_sha256", ""),
+        held_out=float(metadata.get("held_out", "nan")),
+        evaluation_uri=described.get("ModelMetrics", {})
+        .get("ModelQuality", {})
+        .get("Statistics", {})
+        .get("S3Uri", ""),
+    )
+
+
+def _quality_statistics(task: str, held_out: float, metrics: Mapping[str, float]) -> dict[str, Any]:
+    """The evaluation in SageMaker's model-quality statistics format, which Studio's model registry shows."""
+
+    def figure(value: float) -> dict[str, Any]:
+        return {"value": value, "standard_deviation": "NaN"}
+
+    if task == "rating":
+        mse = metrics.get("test:mean_squared_error", held_out**2)
+        return {"regression_metrics": {"rmse": figure(held_out), "mse": figure(mse)}}
+    if task == "recommendation":
+        return {"binary_classification_metrics": {"accuracy": figure(held_out)}}
+    return {"ranking_metrics": {f"hit_rate_at_{HELD_OUT[task].name.split('@')[1]}": figure(held_out)}}
+
+
+def _not_found(err: ClientError) -> bool:
+    message = err.response.get("Error", {}).get("Message", "")
+    return error_code(err) == "ValidationException" and "does not exist" in message

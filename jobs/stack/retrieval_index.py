@@ -96,3 +96,27 @@ def build_index(
     # The pointer goes last: the function switches only once the whole index is in place.
     s3.put_object(Bucket=stack.bucket, Key=info.pointer_key, Body=json.dumps(pointer, indent=2).encode())
     return info
+
+
+def rebuild_for(runtime: Any, s3: Any, stack: Stack, record: ModelRecord) -> IndexInfo | None:
+    """Re-embed the current index's movies (same catalog) with `record`, the retrieval endpoint's newly
+    deployed package (after an approval or a rollback). None if there is no index yet, or it already
+    belongs to `record`."""
+    pointer_key = contract.index_pointer_key(stack.index_prefix, stack.retrieval_endpoint)
+    try:
+        pointer = json.loads(s3.get_object(Bucket=stack.bucket, Key=pointer_key)["Body"].read())
+    except s3.exceptions.NoSuchKey:
+        return None
+    if pointer[contract.POINTER_MODEL_VERSION] == record.model_version:
+        return None
+    raw = s3.get_object(Bucket=stack.bucket, Key=pointer[contract.POINTER_INDEX_KEY])["Body"].read()
+    with np.load(io.BytesIO(raw)) as current:
+        movie_ids = current[contract.NPZ_MOVIE_IDS]
+        catalog = dict(
+            zip(
+                current[contract.NPZ_CATALOG_IDS].tolist(),
+                current[contract.NPZ_CATALOG_TITLES].tolist(),
+                strict=True,
+            )
+        )
+    return build_index(runtime, s3, stack, record, movie_ids, catalog)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -21,6 +21,10 @@ from jobs.stack.errors import StackError
 from jobs.stack.names import ModelSlot, Stack
 
 _EPOCH = re.compile(r"epoch (\d+)/(\d+)")
+# The built-in algorithms' own progress line: "#progress_metric: host=algo-1, completed 40.0 % of epochs"
+_PROGRESS = re.compile(r"#progress_metric: .*completed ([\d.]+) % of epochs")
+# Any of their machine-readable lines (after the logger's own prefix): `#quality_metric: ...`, ...
+_METRIC = re.compile(r"#\w+_metric: ")
 FINAL_STATES = ("Completed", "Failed", "Stopped")
 LAST_LOG_LINES = 20  # kept while a job runs, so a failure can show how it ended
 
@@ -32,6 +36,9 @@ class TrainingTarget:
     image: str
     role_arn: str
     instance_type: str
+    # How often to ask for the job's status and log: the local cloud answers in a millisecond; on AWS a
+    # job runs for minutes and DescribeTrainingJob is rate-limited per account.
+    poll_seconds: float = 0.5
 
 
 @dataclass(frozen=True)
@@ -42,6 +49,19 @@ class JobLog:
 
     read: Callable[[], list[str]]
     echo: bool
+
+
+def recorded(log: JobLog) -> tuple[JobLog, list[str]]:
+    """`log`, keeping every line it reads in the returned list: the learning curves need the whole log
+    (its `#quality_metric` lines) once the job is done, not only the lines shown while it ran."""
+    lines: list[str] = []
+
+    def read() -> list[str]:
+        new = log.read()
+        lines.extend(new)
+        return new
+
+    return JobLog(read, log.echo), lines
 
 
 @dataclass(frozen=True)
@@ -67,7 +87,9 @@ def create_job(
     slot: ModelSlot,
     name: str,
     hyperparameters: dict[str, str],
+    channels: Sequence[str] = CHANNELS,
 ) -> None:
+    """Submit the job, asking for exactly the channels its protocol wrote (the workshop's has no test)."""
     sagemaker.create_training_job(
         TrainingJobName=name,
         AlgorithmSpecification={"TrainingImage": target.image, "TrainingInputMode": "File"},
@@ -85,7 +107,7 @@ def create_job(
                     }
                 },
             }
-            for channel in CHANNELS
+            for channel in channels
         ],
         OutputDataConfig={"S3OutputPath": stack.output_uri},
         ResourceConfig={"InstanceType": target.instance_type, "InstanceCount": 1, "VolumeSizeInGB": 10},
@@ -101,20 +123,18 @@ def wait_for_job(
     poll: float = 0.5,
     log: JobLog | None = None,
 ) -> FinishedJob:
-    """Poll until the job ends; a bar follows the epochs the job reports in its status message, and
-    the job's log lines are printed above it when `log.echo`. A failed job's error carries its
-    FailureReason and its last log line."""
+    """Poll until the job ends; a bar follows the epochs the job reports (in its status message, or
+    as SageMaker's `#progress_metric` log lines), and, when `log.echo`, the job's other log lines are
+    printed above it. A failed job's error carries its FailureReason and its last log line."""
     bar = tqdm(desc=f"train {slot.endpoint}", unit="epoch", total=None, leave=True)
     recent: deque[str] = deque(maxlen=LAST_LOG_LINES)
     try:
         while True:
             job = sagemaker.describe_training_job(TrainingJobName=name)
-            for line in log.read() if log else []:
-                if log.echo:
-                    bar.write(f"  {name}: {line}")
-                recent.append(line)
+            _show_log(bar, name, log, recent)
             _advance(bar, job)
             if job["TrainingJobStatus"] in FINAL_STATES:
+                _show_log(bar, name, log, recent)  # what the job wrote as it ended arrives late
                 if job["TrainingJobStatus"] == "Completed" and bar.total:
                     bar.total = bar.n  # early stopping ends before the last epoch: show 100 %
                 break
@@ -134,6 +154,21 @@ def wait_for_job(
         metrics={m["MetricName"]: float(m["Value"]) for m in job.get("FinalMetricDataList", [])},
         seconds=(ended - started).total_seconds() if started and ended else 0.0,
     )
+
+
+def _show_log(bar: tqdm, name: str, log: JobLog | None, recent: deque[str]) -> None:
+    """Keep the job's new log lines (a failure shows the last one) and, when the log is echoed, print them
+    above the bar; SageMaker's machine-readable `#...metric` lines move the bar instead of being printed."""
+    for line in log.read() if log else []:
+        recent.append(line)
+        if not log.echo:
+            continue
+        if match := _PROGRESS.search(line):
+            if bar.unit != "%":
+                bar.unit, bar.total = "%", 100
+            bar.update(min(100, round(float(match.group(1)))) - bar.n)
+        elif not _METRIC.search(line):
+            bar.write(f"  {name}: {line}")
 
 
 def _advance(bar: tqdm, job: dict[str, Any]) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 from localcloud.awswire import AwsError, Request, Response, json_response, shown
 from localcloud.sagemaker.hosting import HostingBackend
+from localcloud.sagemaker.model_registry import ModelRegistryBackend
 from localcloud.sagemaker.training_jobs import TrainingBackend
 from localcloud.validation import ShapeValidator
 
@@ -20,7 +21,9 @@ AMZ_JSON = "application/x-amz-json-1.1"
 
 
 class SageMakerResponses:
-    def __init__(self, hosting: HostingBackend, training: TrainingBackend) -> None:
+    def __init__(
+        self, hosting: HostingBackend, training: TrainingBackend, registry: ModelRegistryBackend | None = None
+    ) -> None:
         self.hosting = hosting
         self.training = training
         self.validator = ShapeValidator("sagemaker")
@@ -43,6 +46,8 @@ class SageMakerResponses:
             "StopTrainingJob": training.stop_training_job,
             "ListTrainingJobs": training.list_training_jobs,
         }
+        if registry is not None:
+            self.operations.update(registry.operations())
 
     def control_plane(self, request: Request) -> Response:
         target = request.header("X-Amz-Target") or ""

@@ -38,6 +38,7 @@ from jobs.stack.training_jobs import JobLog, TrainingTarget
 DEFAULT_TRAINING_INSTANCE = "ml.m5.xlarge"
 DEFAULT_ENDPOINT_INSTANCE = "ml.m5.large"
 DESTROY_HINT = "make destroy BACKEND=aws"
+TRAINING_POLL_SECONDS = 10.0
 _EXPIRED = {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "InvalidClientTokenId"}
 
 
@@ -62,7 +63,11 @@ class AwsSettings:
             or environ.get("AWS_DEFAULT_REGION")
             or boto3.session.Session().region_name
         )
-        serverless = environ.get("ENDPOINT_SERVERLESS_MEMORY_MB")
+        serverless = environ.get("ENDPOINT_SERVERLESS_MEMORY_MB", "")
+        if serverless and not serverless.isdigit():
+            raise StackError(
+                f"ENDPOINT_SERVERLESS_MEMORY_MB must be a number of MB (1024..6144), got {serverless!r}"
+            )
         return cls(
             stack=tfvars.StackSettings(
                 region=region or "us-east-1", name_prefix=environ.get("NAME_PREFIX") or "o2v-demo"
@@ -97,17 +102,11 @@ class AwsBackend:
     # -- the Backend protocol ---------------------------------------------------------------------------
 
     def plan(self, log: Log) -> None:
-        identity = self.preflight()
-        log(f"AWS account {identity.account} ({identity.arn}), region {self.region}")
-        self._prepare(log)
-        changes = self._terraform(log).plan()
+        changes = self._ready(log).plan()
         log("nothing was changed (a plan only)" if changes.any else "the stack is up to date")
 
     def provision(self, log: Log) -> Clients:
-        identity = self.preflight()
-        log(f"AWS account {identity.account} ({identity.arn}), region {self.region}")
-        self._prepare(log)
-        self._terraform(log).apply()
+        self._ready(log).apply()
         self._log_billable(log)
         return self._clients()
 
@@ -133,6 +132,7 @@ class AwsBackend:
             outputs["object2vec_image_uri"],
             outputs["training_role_arn"],
             self.settings.training_instance_type,
+            poll_seconds=TRAINING_POLL_SECONDS,
         )
 
     def training_log(self, clients: Clients, job_name: str) -> JobLog:
@@ -208,6 +208,13 @@ class AwsBackend:
             raise
         return Identity(answer["Account"], answer["Arn"])
 
+    def _ready(self, log: Log) -> Terraform:
+        """Checked, built and written: Terraform ready to plan or apply this stack."""
+        identity = self.preflight()
+        log(f"AWS account {identity.account} ({identity.arn}), region {self.region}")
+        self._prepare(log)
+        return self._terraform(log)
+
     def _prepare(self, log: Log) -> None:
         """Build the zips and write the variables files this run applies."""
         build = self.settings.build_dir
@@ -243,6 +250,7 @@ class AwsBackend:
         return terraform
 
     def _outputs(self) -> dict[str, Any]:
+        find_binary()  # a missing terraform says so, rather than "run make apply"
         try:
             outputs = Terraform(self.settings.terraform_dir, log=lambda line: None).output()
         except TerraformError as err:

@@ -8,17 +8,14 @@ updated to the new config, so a redeploy swaps models without taking the endpoin
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from jobs.stack.errors import StackError, error_code
+from jobs.stack.endpoints import production_variants, wait_in_service
+from jobs.stack.errors import error_code
 from jobs.stack.names import Stack
 from jobs.stack.registry import ModelRecord
-
-VARIANT = "AllTraffic"
-INSTANCE_TYPE = "ml.m4.xlarge"  # the workshop's hosting instance; the local backend ignores it
 
 
 def deploy_endpoint(
@@ -36,14 +33,7 @@ def deploy_endpoint(
     if _describe(sagemaker.describe_endpoint_config, EndpointConfigName=name) is None:
         sagemaker.create_endpoint_config(
             EndpointConfigName=name,
-            ProductionVariants=[
-                {
-                    "VariantName": VARIANT,
-                    "ModelName": name,
-                    "InitialInstanceCount": 1,
-                    "InstanceType": INSTANCE_TYPE,
-                }
-            ],
+            ProductionVariants=production_variants(name),
         )
     endpoint = record.endpoint
     current = _describe(sagemaker.describe_endpoint, EndpointName=endpoint)
@@ -57,25 +47,6 @@ def deploy_endpoint(
         action = "unchanged"
     wait_in_service(sagemaker, endpoint, timeout)
     return action
-
-
-def wait_in_service(sagemaker: Any, endpoint: str, timeout: float) -> None:
-    # boto3's endpoint_in_service waiter polls every 30 s; a local endpoint is ready in well under one.
-    deadline = time.monotonic() + timeout
-    delay = 0.2
-    while True:
-        description = sagemaker.describe_endpoint(EndpointName=endpoint)
-        state = description["EndpointStatus"]
-        if state == "InService":
-            return
-        if state == "Failed":
-            raise StackError(
-                f"endpoint {endpoint} failed: {description.get('FailureReason', 'no reason given')}"
-            )
-        if time.monotonic() > deadline:
-            raise StackError(f"endpoint {endpoint} is still {state} after {timeout:.0f} s")
-        time.sleep(delay)
-        delay = min(delay * 2, 15.0)
 
 
 def delete_endpoints(sagemaker: Any, stack: Stack) -> list[str]:
