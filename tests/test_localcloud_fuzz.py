@@ -21,7 +21,7 @@ from localcloud.validation import _service_model
 
 pytestmark = pytest.mark.slow
 FUZZ = settings(
-    max_examples=100,
+    max_examples=150,
     deadline=None,
     derandomize=True,
     database=None,
@@ -45,6 +45,15 @@ SAGEMAKER_OPERATIONS = [
     "DescribeTrainingJob",
     "StopTrainingJob",
     "ListTrainingJobs",
+    "CreateModelPackageGroup",
+    "DescribeModelPackageGroup",
+    "ListModelPackageGroups",
+    "DeleteModelPackageGroup",
+    "CreateModelPackage",
+    "DescribeModelPackage",
+    "ListModelPackages",
+    "UpdateModelPackage",
+    "DeleteModelPackage",
 ]
 HOSTILE_TEXT = st.sampled_from(
     ["..", "../..", "../../outside", "..\\..", "/etc/passwd", "a/b", "%2e%2e", "x\n", "\u202e", "", " "]

@@ -15,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import json
 import math
+import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -161,14 +162,16 @@ def register(
             "ModelQuality": {
                 "Statistics": {
                     "ContentType": "application/json",
-                    "ContentDigest": hashlib.sha256(body).hexdigest(),
+                    # botocore: ContentDigest matches [Ss][Hh][Aa]256:[0-9a-fA-F]{64}, as AWS checks it.
+                    "ContentDigest": f"sha256:{hashlib.sha256(body).hexdigest()}",
                     "S3Uri": f"s3://{stack.bucket}/{key}",
                 }
             }
         },
         CustomerMetadataProperties=metadata,
-        # A retried call (a lost answer) must not register the same run twice.
-        ClientToken=f"{training_job}-{artifact_sha256[:16]}",
+        # A retried call (a lost answer) must not register the same run twice. botocore caps the token
+        # at 36 characters (AWS refuses longer ones): a UUID derived from the run fits and stays stable.
+        ClientToken=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{training_job}/{artifact_sha256}")),
     )["ModelPackageArn"]
     record = describe(sagemaker, arn)
     return replace(record, hyperparameters=dict(hyperparameters), metrics=dict(metrics))
