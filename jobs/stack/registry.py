@@ -161,14 +161,15 @@ def register(
             "ModelQuality": {
                 "Statistics": {
                     "ContentType": "application/json",
-                    "ContentDigest": hashlib.sha256(body).hexdigest(),
+                    "ContentDigest": f"sha256:{hashlib.sha256(body).hexdigest()}",  # botocore: sha256:<hex>
                     "S3Uri": f"s3://{stack.bucket}/{key}",
                 }
             }
         },
         CustomerMetadataProperties=metadata,
         # A retried call (a lost answer) must not register the same run twice.
-        ClientToken=f"{training_job}-{artifact_sha256[:16]}",
+        # (botocore: at most 36 characters, so a digest of the run rather than its name).
+        ClientToken=hashlib.sha256(f"{training_job}:{artifact_sha256}".encode()).hexdigest()[:32],
     )["ModelPackageArn"]
     record = describe(sagemaker, arn)
     return replace(record, hyperparameters=dict(hyperparameters), metrics=dict(metrics))
