@@ -219,6 +219,15 @@ def serving(sagemaker: Any, endpoint: str) -> ModelRecord:
     return record
 
 
+def delete_packages(sagemaker: Any, endpoint: str) -> list[str]:
+    """Delete every version in `endpoint`'s group (a group must be empty before it can be deleted);
+    the ARNs deleted, none if the group does not exist."""
+    arns = list(_arns(sagemaker, endpoint, None))
+    for arn in arns:
+        sagemaker.delete_model_package(ModelPackageName=arn)
+    return arns
+
+
 def evaluation(s3: Any, record: ModelRecord) -> dict[str, Any]:
     """The package's evaluation JSON (held-out figure and HR@k curve, baselines, hyperparameters, metrics)."""
     bucket, key = _bucket_key(record.evaluation_uri)
