@@ -101,3 +101,13 @@ module "sagemaker_endpoint" {
   serverless          = each.value.serverless
   kms_key_arn         = module.kms_key.key_arn
 }
+
+# The Model Registry: one model package group per endpoint. `make train` registers each trained model
+# as a version of its endpoint's group (PendingManualApproval until the quality gate or a person
+# approves it); an endpoint serves its group's latest approved version.
+resource "aws_sagemaker_model_package_group" "registry" {
+  for_each = toset(var.endpoint_names)
+
+  model_package_group_name        = each.value
+  model_package_group_description = "Object2Vec model versions served by the ${each.value} endpoint"
+}

@@ -9,6 +9,7 @@ import shutil
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
@@ -31,21 +32,26 @@ needs_terraform = pytest.mark.skipif(shutil.which("terraform") is None, reason="
 
 
 def record(endpoint: str, version: int, digest: str) -> ModelRecord:
+    """A model package version as the Model Registry describes it (`jobs.stack.registry`)."""
     return ModelRecord(
-        format_version=2,
         endpoint=endpoint,
         version=version,
+        package_arn=f"arn:aws:sagemaker:us-east-1:123456789012:model-package/{endpoint.lower()}/{version}",
+        approval="Approved",
+        approval_description="",
+        image="382416733822.dkr.ecr.us-east-1.amazonaws.com/object2vec:1",
+        artifact_uri=f"s3://bucket/object2vec/movielens/output/{endpoint}-job/output/model.tar.gz",
+        created=datetime(2026, 12, 3, 10, tzinfo=UTC),
         task="rating",
         profile="rating",
         training_job=f"{endpoint}-20261203-100000",
-        artifact_uri=f"s3://bucket/object2vec/movielens/output/{endpoint}-job/output/model.tar.gz",
-        artifact_sha256=digest * 8,
-        hyperparameters={},
-        metrics={},
         dataset="ml-100k",
         protocol="holdout",
+        artifact_sha256=digest * 8,
         data_manifest_sha256="0" * 64,
-        created_at="2026-12-03T10:00:00Z",
+        test_set_sha256="1" * 64,
+        held_out=0.93,
+        evaluation_uri=f"s3://bucket/object2vec/movielens/registry/{endpoint}/{endpoint}-job/evaluation.json",
     )
 
 

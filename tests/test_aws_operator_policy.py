@@ -118,6 +118,7 @@ def test_star_resources_only_for_actions_that_have_no_resource(policy: dict) -> 
         "kms:ListAliases",
         "logs:DescribeLogGroups",
         "sagemaker:ListTrainingJobs",
+        "sagemaker:ListModelPackages",  # a list action: IAM gives it no resource type
     }
     for statement in policy["Statement"]:
         if statement["Resource"] == "*":

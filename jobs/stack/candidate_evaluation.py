@@ -26,7 +26,7 @@ from jobs.evaluation import (
     recommendation_baselines,
 )
 from jobs.movielens import MovieLens
-from jobs.stack.endpoints import production_variants, wait_in_service
+from jobs.stack.endpoints import EVALUATION_INSTANCE_TYPE, production_variants, wait_in_service
 from jobs.stack.held_out import HIT_RATE_KS, HeldOut, measure
 from jobs.stack.retrieval_index import batch_size, fetch_embeddings
 from object2vec.data import parse_jsonlines
@@ -113,7 +113,7 @@ def evaluate_candidate(
     try:
         sagemaker.create_endpoint_config(
             EndpointConfigName=name,
-            ProductionVariants=production_variants(name),
+            ProductionVariants=production_variants(name, EVALUATION_INSTANCE_TYPE),
         )
         sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name)
         log(f"evaluating {name} on a temporary endpoint ({held.held_out_channel} channel)")

@@ -11,16 +11,19 @@ from jobs.stack.errors import StackError
 
 VARIANT = "AllTraffic"
 INSTANCE_TYPE = "ml.m4.xlarge"  # the workshop's hosting instance; the local cloud ignores it
+# The temporary endpoints that measure a new model live for minutes: the smallest general-purpose
+# instance available in every SageMaker region will do.
+EVALUATION_INSTANCE_TYPE = "ml.m5.large"
 
 
-def production_variants(model_name: str) -> list[dict[str, Any]]:
+def production_variants(model_name: str, instance_type: str = INSTANCE_TYPE) -> list[dict[str, Any]]:
     """An EndpointConfig's one variant: all traffic to `model_name` on one instance."""
     return [
         {
             "VariantName": VARIANT,
             "ModelName": model_name,
             "InitialInstanceCount": 1,
-            "InstanceType": INSTANCE_TYPE,
+            "InstanceType": instance_type,
         }
     ]
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime
@@ -162,16 +161,15 @@ def register(
             "ModelQuality": {
                 "Statistics": {
                     "ContentType": "application/json",
-                    # botocore: ContentDigest matches [Ss][Hh][Aa]256:[0-9a-fA-F]{64}, as AWS checks it.
-                    "ContentDigest": f"sha256:{hashlib.sha256(body).hexdigest()}",
+                    "ContentDigest": f"sha256:{hashlib.sha256(body).hexdigest()}",  # botocore: sha256:<hex>
                     "S3Uri": f"s3://{stack.bucket}/{key}",
                 }
             }
         },
         CustomerMetadataProperties=metadata,
-        # A retried call (a lost answer) must not register the same run twice. botocore caps the token
-        # at 36 characters (AWS refuses longer ones): a UUID derived from the run fits and stays stable.
-        ClientToken=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{training_job}/{artifact_sha256}")),
+        # A retried call (a lost answer) must not register the same run twice.
+        # (botocore: at most 36 characters, so a digest of the run rather than its name).
+        ClientToken=hashlib.sha256(f"{training_job}:{artifact_sha256}".encode()).hexdigest()[:32],
     )["ModelPackageArn"]
     record = describe(sagemaker, arn)
     return replace(record, hyperparameters=dict(hyperparameters), metrics=dict(metrics))
@@ -219,6 +217,15 @@ def serving(sagemaker: Any, endpoint: str) -> ModelRecord:
             f"`o2v models approve {endpoint} VERSION`"
         )
     return record
+
+
+def delete_packages(sagemaker: Any, endpoint: str) -> list[str]:
+    """Delete every version in `endpoint`'s group (a group must be empty before it can be deleted);
+    the ARNs deleted, none if the group does not exist."""
+    arns = list(_arns(sagemaker, endpoint, None))
+    for arn in arns:
+        sagemaker.delete_model_package(ModelPackageName=arn)
+    return arns
 
 
 def evaluation(s3: Any, record: ModelRecord) -> dict[str, Any]:

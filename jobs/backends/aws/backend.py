@@ -24,6 +24,7 @@ from jobs.backends.aws.lambda_layer import LayerSpec, build_layer
 from jobs.backends.aws.terraform import Terraform, TerraformError, find_binary
 from jobs.backends.aws.training_logs import TrainingLog, delete_job_streams
 from jobs.paths import work_dir
+from jobs.stack import registry
 from jobs.stack.backend import Log
 from jobs.stack.clients import Clients, make_clients
 from jobs.stack.errors import StackError, error_code
@@ -164,6 +165,9 @@ class AwsBackend:
         for slot in self.stack.models:
             for stream in delete_job_streams(session.client("logs"), f"{slot.endpoint}-"):
                 log(f"deleted training log stream {stream}")
+            # Terraform deletes the model package groups, which AWS allows only once they are empty.
+            for arn in registry.delete_packages(session.client("sagemaker"), slot.endpoint):
+                log(f"deleted model package {arn}")
         if not (self.settings.terraform_dir / tfvars.BUILD_VARS).is_file():
             self._prepare(log)  # destroy plans need every variable, though they never read the zips
         changes = self._terraform(log).destroy()
