@@ -222,3 +222,47 @@ def test_s3_keys_round_trip_or_are_refused(fuzzed: Cloud, outside_untouched: Non
         status, headers, answer = raw_request(fuzzed.config, port, "GET", path)
         assert (status, answer) == (200, data)
         assert raw_request(fuzzed.config, port, "DELETE", path)[0] == 204
+
+
+# Valid requests with one member replaced: they pass the parts a random body never gets past.
+VALID_BODIES = {
+    "CreateModel": {
+        "ModelName": "fuzz-model",
+        "PrimaryContainer": {"Image": "x/echo-model:1", "ModelDataUrl": "s3://fuzz/model.tar.gz"},
+        "ExecutionRoleArn": "arn:aws:iam::123456789012:role/r",
+    },
+    "CreateEndpointConfig": {
+        "EndpointConfigName": "fuzz-config",
+        "ProductionVariants": [{"VariantName": "v", "ModelName": "fuzz-model", "InitialVariantWeight": 1.0}],
+    },
+    "CreateTrainingJob": {
+        "TrainingJobName": "fuzz-job",
+        "RoleArn": "arn:aws:iam::123456789012:role/r",
+        "AlgorithmSpecification": {"TrainingImage": "x/object2vec:1", "TrainingInputMode": "File"},
+        "OutputDataConfig": {"S3OutputPath": "s3://fuzz/out"},
+        "ResourceConfig": {"InstanceType": "ml.m5.large", "InstanceCount": 1, "VolumeSizeInGB": 1},
+        "StoppingCondition": {"MaxRuntimeInSeconds": 1},
+        "HyperParameters": {"epochs": "1"},
+    },
+    "ListEndpoints": {"MaxResults": 5, "SortBy": "Name", "NameContains": "a"},
+    "CreateModelPackageGroup": {"ModelPackageGroupName": "fuzz-group"},
+}
+
+
+@FUZZ
+@given(
+    st.sampled_from(sorted(VALID_BODIES)),
+    st.data(),
+    json_values(member_names("sagemaker")),
+)
+def test_sagemaker_valid_bodies_with_one_member_replaced(
+    fuzzed: Cloud, outside_untouched: None, operation: str, data: st.DataObject, value: Any
+):
+    body = json.loads(json.dumps(VALID_BODIES[operation]))
+    member = data.draw(st.sampled_from(sorted(body)))
+    body[member] = value
+    headers = {"X-Amz-Target": f"SageMaker.{operation}", "Content-Type": "application/x-amz-json-1.1"}
+    status, answer_headers, answer = raw_request(
+        fuzzed.config, fuzzed.config.sagemaker_port, "POST", "/", json.dumps(body).encode(), headers
+    )
+    assert_aws_shaped(status, answer_headers, answer)
