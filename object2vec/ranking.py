@@ -63,17 +63,18 @@ class HitRate:
         was_training = model.training
         model.eval()
         hits, per_chunk = 0, max(1, SCORE_PAIRS // len(self.items))
-        items = torch.from_numpy(self.items)
+        # Each object is encoded once; only the comparator and what follows it run per pair.
+        users = model.encode(0, torch.from_numpy(self.users).unsqueeze(1))  # (users, enc_dim)
+        items = model.encode(1, torch.from_numpy(self.items).unsqueeze(1))  # (items, enc_dim)
         for start in range(0, len(self.users), per_chunk):
             rows = np.arange(start, min(start + per_chunk, len(self.users)))
             rows = rows[self.users_with_relevant[rows]]
             if not len(rows):
                 continue
-            in0 = torch.from_numpy(self.users[rows]).repeat_interleave(len(items)).unsqueeze(1)
-            in1 = items.repeat(len(rows)).unsqueeze(1)
-            scores = model.scores(model(in0, in1)[0])[:, -1].reshape(len(rows), len(items))
+            output = model.grid(users[torch.from_numpy(rows)], items)  # (rows, items, output)
+            scores = model.scores(output.flatten(0, 1))[:, -1].reshape(len(rows), len(self.items))
             scores = scores.masked_fill(torch.from_numpy(self.seen[rows]), -torch.inf)
-            top = scores.topk(min(RANK_K, len(items)), dim=1).indices.numpy()
+            top = scores.topk(min(RANK_K, len(self.items)), dim=1).indices.numpy()
             hits += int(np.take_along_axis(self.relevant[rows], top, 1).any(1).sum())
         model.train(was_training)
         return hits / max(1, int(self.users_with_relevant.sum()))

@@ -134,3 +134,21 @@ def test_hit_rate_ranks_only_what_the_user_has_not_met(tmp_path: Path) -> None:
     torch.manual_seed(0)
     value = rate(Object2Vec(hp))
     assert 0.0 <= value <= 1.0
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"comparator_list": "hadamard, concat", "mlp_layers": "0"},
+        {"comparator_list": "hadamard, concat, abs_diff", "mlp_layers": "1"},
+        {"comparator_list": "concat", "mlp_layers": "2", "output_layer": "softmax", "num_classes": "3"},
+    ],
+)
+def test_grid_scores_every_pair_as_forward_does(changes: dict[str, str]) -> None:
+    torch.manual_seed(0)
+    model = Object2Vec(Hyperparameters.from_dict({**TINY, **changes})).eval()
+    users, items = torch.tensor([[1], [2], [5], [39]]), torch.tensor([[3], [7], [29]])
+    with torch.inference_mode():
+        grid = model.grid(model.encode(0, users), model.encode(1, items))
+        pairs = model(users.repeat_interleave(3, 0), items.repeat(4, 1))[0]
+    torch.testing.assert_close(grid.flatten(0, 1), pairs)
