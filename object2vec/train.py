@@ -10,9 +10,12 @@ the epoch with the lowest validation loss are kept. Validation and the kept weig
 average of the weights over about half an epoch of steps (see WeightAverage: a choice the docs leave open).
 Without a validation channel all epochs run and the last average is kept. With
 negative_sampling_rate > 0, the train channel gets fresh negatives every epoch and the validation/test
-channels get one fixed draw, so their losses are comparable between epochs. Metric lines use SageMaker's
-format, e.g. `#quality_metric: host=algo-1, epoch=3, validation mean_squared_error <loss>=0.91`, on the
-`object2vec` logger.
+channels get one fixed draw, so their losses are comparable between epochs; such ranking models (one token
+per side) are stopped on the validation HR@10 instead of the loss, with the same patience and tolerance (see
+object2vec.ranking). Training runs on token tables holding only the ids the channels hold (see
+object2vec.compact); the artifact has SageMaker's full-size tables. Metric lines use SageMaker's format, e.g.
+`#quality_metric: host=algo-1, epoch=3, validation mean_squared_error <loss>=0.91`, on the `object2vec`
+logger.
 """
 
 from __future__ import annotations
