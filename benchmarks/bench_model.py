@@ -389,7 +389,7 @@ def markdown(results: dict) -> str:
         )
     lines += [
         "",
-        "PureSVD is PureSVD-50 for top-N and PureSVD-20 for the embeddings (its item vectors V_k); "
+        "PureSVD is PureSVD-50 for top-N and PureSVD-20 for the embeddings (item vectors V_k S_k); "
         "KNNBaseline "
         "(user-based) has no item vectors. Other rows: "
         + "; ".join(f"{k} {_cell(v)}" for k, v in results["other"].items())
@@ -516,7 +516,7 @@ def main() -> None:
     n_users, n_items = split.shape
 
     # -- peers: deterministic ones once, seeded ones per seed
-    knn = surprise_knn_baseline(split.train, n_users, n_items)
+    knn = surprise_knn_baseline(split.train, n_users, n_items, split.test[:2])
     pure50, pure20 = pure_svd(split.seen, 50), pure_svd(split.seen, 20)
     fixed = {"Surprise KNNBaseline": peer_figures(knn, split)}
     fixed["PureSVD"] = {
@@ -552,6 +552,7 @@ def main() -> None:
         "Object2Vec `rating` model's prediction > 3.5, accuracy": summarise(
             [o["rating > 3.5 (the rating model)"] for o in ours], other_task
         ),
+        "PureSVD-20 HR@10": summarise([split.hit_rate(pure20.estimates)], other_task),
         "popularity HR@10": summarise(
             [split.hit_rate(np.tile(split.seen.sum(0).astype(float), (n_users, 1)))], other_task
         ),

@@ -6,8 +6,11 @@ ranking, plus item vectors where the method has them (for genre agreement):
 - Surprise SVD and SVD++ (default parameters, random_state = the seed): mu + b_u + b_i + q_i.(p_u [+
   |N(u)|^-1/2 sum y_j]), unclipped, exactly Surprise's estimate, computed for every pair at once.
 - Surprise KNNBaseline (defaults: user-based, MSD similarity, k=40, min_k=1): baseline plus the
-  similarity-weighted deviations of the k most similar users who rated the item, vectorised per user.
-- PureSVD-k: the truncated SVD of the 0/1 "rated" matrix, scores R V_k V_k^T; item vectors V_k.
+  similarity-weighted deviations of the k most similar users who rated the item, vectorised per user. MSD
+  similarities tie often and Surprise keeps the first of tied neighbours in its rating order, this the
+  lowest user id, so `pairs` (ua.test's) get Surprise's own predictions and the rest of the matrix (used
+  only for top-N ranking) is this close equivalent.
+- PureSVD-k: the truncated SVD of the 0/1 "rated" matrix, scores R V_k V_k^T; item vectors V_k S_k.
 """
 
 from __future__ import annotations
@@ -81,7 +84,9 @@ def surprise_svd(ratings: tuple, n_users: int, n_items: int, seed: int, *, plus:
     return Peer("Surprise SVD++" if plus else "Surprise SVD", est, seconds, qi)
 
 
-def surprise_knn_baseline(ratings: tuple, n_users: int, n_items: int) -> Peer:
+def surprise_knn_baseline(
+    ratings: tuple, n_users: int, n_items: int, pairs: tuple[np.ndarray, np.ndarray]
+) -> Peer:
     from surprise import KNNBaseline
 
     trainset = _trainset(ratings)
@@ -113,12 +118,14 @@ def surprise_knn_baseline(ratings: tuple, n_users: int, n_items: int) -> Peer:
     est[users] += bu[:, None]
     est[:, items] += bi[None, :]
     est[np.ix_(users, items)] = inner
+    for u, i in zip(*pairs, strict=True):
+        est[u, i] = algo.predict(str(u), str(i), clip=False).est
     return Peer("Surprise KNNBaseline", est, seconds)
 
 
 def pure_svd(seen: np.ndarray, k: int) -> Peer:
     start = time.perf_counter()
     binary = seen.astype(np.float64)
-    _, _, vt = np.linalg.svd(binary, full_matrices=False)
+    _, singular, vt = np.linalg.svd(binary, full_matrices=False)
     scores = binary @ vt[:k].T @ vt[:k]
-    return Peer(f"PureSVD-{k}", scores, time.perf_counter() - start, vt[:k].T.copy())
+    return Peer(f"PureSVD-{k}", scores, time.perf_counter() - start, vt[:k].T * singular[:k])
