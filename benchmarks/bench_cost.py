@@ -127,7 +127,8 @@ def cost_markdown(cost: dict) -> str:
         "| release | profile | largest ids (users, movies) | seconds per epoch | validation |",
         "|---|---|---|---|---|",
     ]
-    for name, run in [*cost["runs"].items(), ("ml-25m id range, 200k positives", cost["implicit"])]:
+    implicit = (f"ml-25m id range, {IMPLICIT_RATINGS // 1000}k positives", cost["implicit"])
+    for name, run in [*cost["runs"].items(), implicit]:
         epochs = ", ".join(f"{s:.1f}" for s in run["epoch_seconds"])
         metrics = ", ".join(f"{k.split(':')[1]} {v:.4f}" for k, v in run["validation"].items())
         lines.append(
