@@ -487,7 +487,7 @@ def write_plot(results: dict, path: Path) -> None:
         low = min([*means, task.goal])
         ax.set_xlim(low * 0.9, max([*means, task.goal]) * 1.06)
         better = "lower" if task.lower_is_better else "higher"
-        ax.set_title(f"{task.name}: {task.metric} ({better} is better)", fontsize=10)
+        ax.set_title(f"{task.name}: {task.metric}\n({better} is better)", fontsize=10)
         ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.tmp.png")
