@@ -95,7 +95,7 @@ bench: bench-ingest bench-model bench-serving bench-load ## Run every benchmark 
 bench-ingest: $(VENV_READY) ## Benchmark ingestion on a synthetic 25 M-row ratings file
 	$(PY) -m benchmarks.bench_ingest
 
-bench-model: $(BENCH_READY) ## Train every profile on ml-100k and compare with baselines (slow: the workshop profiles)
+bench-model: $(BENCH_READY) ## Object2Vec vs SVD++, KNNBaseline, SVD, PureSVD on ml-100k over seeds 0-2, plus cost on synthetic ml-25m-sized ids (slow)
 	$(PY) -m benchmarks.bench_model
 
 bench-serving: $(BENCH_READY) ## Latency, throughput and memory of the local stack (its own throw-away stack)

@@ -1,25 +1,25 @@
-"""Benchmark Object2Vec on MovieLens 100k against baselines, in one run.
+"""Benchmark Object2Vec on MovieLens 100k against its classical peers, over seeds, in one run.
 
-    python -m benchmarks.bench_model [--skip-workshop] [--threads 2] [--channels .work/channels]
+    python -m benchmarks.bench_model [--seeds 0,1,2] [--skip-workshop] [--skip-cost] [--threads 2]
 
 Protocols (channels written by `o2v data prepare`, made here if missing):
 - holdout: train = ua.base minus 5 seeded ratings per user, validation = those (early stopping only), test =
   ua.test (never seen during training or model selection).
 - workshop: the notebook's split, train = ua.base, validation = ua.test (early stopping AND the reported
-  figure).
+  figure); trained with the first seed only.
 
-Figures: rating RMSE on ua.test, recommendation accuracy on ua.test (label rating > 3), implicit HR@10 on
-ua.test with full ranking (every movie not in the user's ua.base is a candidate; relevant = ua.test movies
-rated 4 or 5; users without one are skipped; ties broken at random with seed 0), and the workshop profiles'
-validation figures. Baselines run on the same data: global mean, per-user mean, majority class, popularity,
-Surprise SVD (defaults, seed 0; predictions clipped to 1..5 as Surprise does) and PureSVD-50 (numpy). Results
-go to benchmarks/results/model.{json,md,png}.
-
-Retrieval: the movie-retrieval Lambda ranks movies by the distance between their `in1` embeddings, so for
-every trained model (and seeded random vectors as the floor) we report genre agreement@10: over the movies
-with at least 20 ratings in ua.base, the share of each one's 10 nearest movies (among those same movies,
-cosine or euclidean) that share at least one u.item genre with it; and Terminator's (id 195) 5 nearest movies
-among every movie rated in ua.base, as the Lambda would answer.
+Four tasks on ua.test, each judged on the worst seed against its goal (GOALS), each beside Surprise SVD++,
+KNNBaseline, SVD and PureSVD fitted on the same training ratings (see benchmarks/peers.py; SVD and SVD++
+get the same seed as Object2Vec):
+- rating: RMSE of predictions clipped to 1..5 (`rating` profile);
+- recommendation: accuracy of "rating > 3" (`recommendation` profile; the peers: estimate > 3.5);
+- top-N: HR@10 with full ranking (every movie not in the user's ua.base is a candidate; relevant = ua.test
+  movies rated 4 or 5; users without one are skipped; ties broken at random with seed 0) (`implicit`);
+- movie embeddings: genre agreement@10, the share of each movie's 10 nearest (cosine) among the movies with
+  at least 50 ratings in ua.base that share a u.item genre with it (`implicit`'s in1 embeddings, the ones
+  the retrieval Lambda indexes; the peers' item factors).
+Then the cost section (benchmarks/bench_cost.py): per-epoch time on synthetic releases with ml-25m's id
+range. Results go to benchmarks/results/model.{json,md,png}.
 """
 
 from __future__ import annotations
@@ -34,7 +34,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from benchmarks.bench_cost import cost_markdown, measure_cost
 from benchmarks.machine import describe, machine, write_report
+from benchmarks.peers import Peer, pure_svd, surprise_knn_baseline, surprise_svd
 from jobs.channels import PrepareConfig, default_out_dir, prepare_channels, read_manifest, task_folder
 from jobs.local_training import train_profile
 from jobs.movielens import load_movielens, repo_root
@@ -42,18 +44,42 @@ from object2vec.data import Sequences, parse_jsonlines
 from object2vec.serving import Predictor
 
 DATASET = "ml-100k"
-RETRIEVAL_MIN_RATINGS = 20  # movies with fewer ratings have embeddings too noisy to judge
+RETRIEVAL_MIN_RATINGS = 50  # the movies whose neighbours are judged (573 in ua.base)
 RETRIEVAL_K = 10
 PROBE_MOVIE = 195  # Terminator, The (1984): the workshop's retrieval example
 RANDOM_DIM = 64
-TARGETS = {  # the project's quality bar
-    "rating_rmse": 0.925,
-    "rating_seconds": 60.0,
-    "workshop_rating_mse": 0.93,
-    "workshop_recommendation_accuracy": 0.69,
-    "recommendation_accuracy": 0.704,
-    "implicit_hr10": 0.80,
+PEERS = ("Surprise SVD++", "Surprise KNNBaseline", "Surprise SVD", "PureSVD")
+WORKSHOP_GOALS = {
+    "workshop-rating": ("MSE", 0.93, True),
+    "workshop-recommendation": ("accuracy", 0.69, False),
 }
+
+
+@dataclass(frozen=True)
+class Task:
+    """One figure Object2Vec is judged on: which profile produces it, and its goal on the worst seed."""
+
+    name: str
+    profile: str
+    metric: str
+    goal: float
+    lower_is_better: bool
+
+    def worst(self, values: list[float]) -> float:
+        return max(values) if self.lower_is_better else min(values)
+
+    def verdict(self, value: float) -> str:
+        met = value <= self.goal if self.lower_is_better else value >= self.goal
+        return "met" if met else f"missed by {abs(value - self.goal):.4f}"
+
+
+TASKS = (
+    Task("rating", "rating", "RMSE", 0.925, True),
+    Task("recommendation", "recommendation", "accuracy", 0.715, False),
+    Task("top-N", "implicit", "HR@10", 0.80, False),
+    Task("movie embeddings", "implicit", "genre agreement@10", 0.75, False),
+)
+PROFILES = ("rating", "recommendation", "implicit")
 
 
 # ---- data --------------------------------------------------------------------------------------------------
@@ -85,98 +111,7 @@ def mse(pred: np.ndarray, y: np.ndarray) -> float:
     return float(np.mean((pred - y) ** 2))
 
 
-# ---- baselines ---------------------------------------------------------------------------------------------
-
-
-def user_means(u: np.ndarray, r: np.ndarray, n_users: int) -> np.ndarray:
-    counts = np.bincount(u, minlength=n_users)
-    sums = np.bincount(u, weights=r, minlength=n_users)
-    return np.where(counts > 0, sums / np.maximum(counts, 1), r.mean())
-
-
-def fit_surprise_svd(train: tuple, n_users: int, n_items: int) -> tuple[np.ndarray, float]:
-    """Surprise SVD, default parameters, seed 0: unclipped (users, items) estimates and the fit seconds."""
-    from surprise import SVD, Dataset, Reader
-
-    u, i, r = train
-    folder = repo_root() / ".work" / "bench"
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / "svd-train.tsv"
-    path.write_text(
-        "".join(f"{a}\t{b}\t{c}\n" for a, b, c in zip(u.tolist(), i.tolist(), r.tolist(), strict=True))
-    )
-    data = Dataset.load_from_file(
-        str(path), Reader(line_format="user item rating", sep="\t", rating_scale=(1, 5))
-    )
-    trainset = data.build_full_trainset()
-    start = time.perf_counter()
-    algo = SVD(random_state=0).fit(trainset)
-    seconds = time.perf_counter() - start
-    # Surprise's estimate mu + b_u + b_i + p_u.q_i for every pair at once; unknown ids get 0 for their terms.
-    est = np.full((n_users, n_items), trainset.global_mean)
-    users = {int(trainset.to_raw_uid(k)): k for k in trainset.all_users()}
-    items = {int(trainset.to_raw_iid(k)): k for k in trainset.all_items()}
-    bu = np.zeros(n_users)
-    pu = np.zeros((n_users, algo.pu.shape[1]))
-    bi = np.zeros(n_items)
-    qi = np.zeros((n_items, algo.qi.shape[1]))
-    for raw, inner in users.items():
-        bu[raw], pu[raw] = algo.bu[inner], algo.pu[inner]
-    for raw, inner in items.items():
-        bi[raw], qi[raw] = algo.bi[inner], algo.qi[inner]
-    est += bu[:, None] + bi[None, :] + pu @ qi.T
-    return est, seconds
-
-
-def result_row(task: str, protocol: str, model: str, metric: str, value: float, **extra: object) -> dict:
-    return {"task": task, "protocol": protocol, "model": model, "metric": metric, "value": value, **extra}
-
-
-def explicit_baselines(
-    protocol: str,
-    metric: str,
-    train: tuple[np.ndarray, np.ndarray, np.ndarray],
-    target: tuple[np.ndarray, np.ndarray, np.ndarray],
-    svd: tuple[np.ndarray, float],
-    n_users: int,
-    *,
-    per_user_accuracy: bool,
-) -> list[dict]:
-    """The rating rows (global mean, per-user mean, clipped Surprise SVD, scored by `metric`: RMSE or MSE) and
-    the recommendation rows (majority class, optionally per-user mean > 3.5, Surprise SVD > 3.5) of one
-    protocol: fitted on `train`, scored on `target`. svd: fit_surprise_svd's (estimates, seconds)."""
-    error = rmse if metric == "RMSE" else mse
-    users, items, ratings = target
-    estimates, seconds = svd
-    means = user_means(train[0], train[2], n_users)[users]
-    liked = (ratings > 3).astype(float)
-    rows = [
-        result_row(
-            "rating", protocol, "global mean", metric, error(np.full_like(ratings, train[2].mean()), ratings)
-        ),
-        result_row("rating", protocol, "per-user mean", metric, error(means, ratings)),
-        result_row(
-            "rating",
-            protocol,
-            "Surprise SVD",
-            metric,
-            error(np.clip(estimates[users, items], 1, 5), ratings),
-            seconds=seconds,
-        ),
-        result_row(
-            "recommendation",
-            protocol,
-            "majority class",
-            "accuracy",
-            float(max(liked.mean(), 1 - liked.mean())),
-        ),
-    ]
-    if per_user_accuracy:
-        accuracy = float(((means > 3.5) == (ratings > 3)).mean())
-        rows.append(result_row("recommendation", protocol, "per-user mean > 3.5", "accuracy", accuracy))
-    accuracy = float(((estimates[users, items] > 3.5) == (ratings > 3)).mean())
-    rows.append(result_row("recommendation", protocol, "Surprise SVD > 3.5", "accuracy", accuracy))
-    return rows
+# ---- scoring ----------------------------------------------------------------------------------------------
 
 
 def hit_rate_at_10(scores: np.ndarray, seen: np.ndarray, relevant: np.ndarray) -> float:
@@ -193,25 +128,26 @@ def hit_rate_at_10(scores: np.ndarray, seen: np.ndarray, relevant: np.ndarray) -
 # ---- Object2Vec runs ---------------------------------------------------------------------------------------
 
 
-def run_profile(root: Path, profile: str, protocol: str, task: str, out: Path, threads: int) -> dict:
-    print(f"training {profile} on {protocol}/{task} with {threads} thread(s) ...", flush=True)
+def run_profile(
+    root: Path, profile: str, protocol: str, task: str, out: Path, threads: int, seed: int
+) -> dict:
+    print(f"training {profile} on {protocol}/{task}, seed {seed}, {threads} thread(s) ...", flush=True)
     start = time.perf_counter()
     result = train_profile(
         profile,
         task_folder(root, DATASET, protocol, task),
-        out / f"{profile}-{protocol}",
+        out / f"{profile}-{protocol}-seed{seed}",
+        seed=seed,
         threads=threads,
         progress=False,
     )
     seconds = time.perf_counter() - start
-    print(
-        f"  {seconds:.1f} s, {result.epochs_run} epochs (best {result.best_epoch}): {result.metrics}",
-        flush=True,
-    )
+    print(f"  {seconds:.1f} s, {result.epochs_run} epochs (best {result.best_epoch})", flush=True)
     return {
         "profile": profile,
         "protocol": protocol,
         "task": task,
+        "seed": seed,
         "seconds": seconds,
         "threads": threads,
         "epochs_run": result.epochs_run,
@@ -286,17 +222,6 @@ def nearest_titles(
     return [titles[int(movies[i])] for i in np.argsort(d, kind="stable")[:k]]
 
 
-def retrieval_quality(
-    embeddings: np.ndarray, rated: np.ndarray, popular: np.ndarray, genres: np.ndarray, titles: dict[int, str]
-) -> dict:
-    return {
-        "genre_agreement_cosine": genre_agreement(embeddings, popular, genres, "cosine"),
-        "genre_agreement_euclidean": genre_agreement(embeddings, popular, genres, "euclidean"),
-        "probe_cosine": nearest_titles(embeddings, rated, titles, "cosine"),
-        "probe_euclidean": nearest_titles(embeddings, rated, titles, "euclidean"),
-    }
-
-
 def movie_genres(n_items: int) -> tuple[np.ndarray, dict[int, str]]:
     """(n_items, genres) bool flags from u.item, and the titles."""
     movies = load_movielens(DATASET).movies.movies
@@ -307,102 +232,121 @@ def movie_genres(n_items: int) -> tuple[np.ndarray, dict[int, str]]:
     return flags, {m.movie_id: m.title for m in movies}
 
 
-# ---- the Object2Vec runs -----------------------------------------------------------------------------------
+# ---- the split and what every model is scored on ---------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class RunSpec:
-    """One Object2Vec profile to train and how it is judged."""
+class Split:
+    """The holdout split as arrays: ua.test, who saw what in ua.base, who liked what in ua.test."""
 
-    profile: str
-    protocol: str
-    task: str
-    metric: str
-    target: str  # key of TARGETS
-    lower_is_better: bool
-    verdict: str  # the line in the report, with {target} where TARGETS[target] goes
-    strict: bool = False
-
-    def verdict_line(self) -> str:
-        return self.verdict.format(target=TARGETS[self.target])
-
-
-RUNS = (
-    RunSpec(
-        "rating",
-        "holdout",
-        "rating",
-        "RMSE",
-        "rating_rmse",
-        True,
-        "rating RMSE <= {target:.3f} (holdout, clipped)",
-    ),
-    RunSpec(
-        "recommendation",
-        "holdout",
-        "recommendation",
-        "accuracy",
-        "recommendation_accuracy",
-        False,
-        "recommendation accuracy > {target:.3f} (holdout)",
-        strict=True,
-    ),
-    RunSpec(
-        "implicit",
-        "holdout",
-        "implicit",
-        "HR@10",
-        "implicit_hr10",
-        False,
-        "implicit HR@10 >= {target:.2f} (holdout)",
-    ),
-    RunSpec(
-        "workshop-rating",
-        "workshop",
-        "rating",
-        "MSE",
-        "workshop_rating_mse",
-        True,
-        "workshop-rating validation MSE <= {target:.2f}",
-    ),
-    RunSpec(
-        "workshop-recommendation",
-        "workshop",
-        "recommendation",
-        "accuracy",
-        "workshop_recommendation_accuracy",
-        False,
-        "workshop-recommendation validation accuracy >= {target:.2f}",
-    ),
-)
-
-
-@dataclass(frozen=True)
-class Context:
-    """What scoring needs: ua.test as (users, movies, ratings), who saw what, who liked what."""
-
+    train: tuple[np.ndarray, np.ndarray, np.ndarray]
     test: tuple[np.ndarray, np.ndarray, np.ndarray]
-    seen: np.ndarray
-    relevant: np.ndarray
-    n_users: int
-    n_items: int
-    threads: int
+    seen: np.ndarray  # (users, items) rated in ua.base (train + validation)
+    relevant: np.ndarray  # (users, items) rated 4 or 5 in ua.test
+    popular: np.ndarray  # movies with >= RETRIEVAL_MIN_RATINGS ratings in ua.base
+    genres: np.ndarray
+    titles: dict[int, str]
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return self.seen.shape
+
+    @classmethod
+    def load(cls, root: Path) -> Split:
+        train, valid, test = (triples(root, "holdout", c) for c in ("train", "validation", "test"))
+        vocab = read_manifest(task_folder(root, DATASET, "holdout", "rating")).vocab
+        n_users, n_items = vocab.enc0_vocab_size, vocab.enc1_vocab_size
+        seen = np.zeros((n_users, n_items), bool)
+        seen[train[0], train[1]] = True
+        seen[valid[0], valid[1]] = True
+        relevant = np.zeros_like(seen)
+        liked = test[2] >= 4
+        relevant[test[0][liked], test[1][liked]] = True
+        genres, titles = movie_genres(n_items)
+        popular = np.flatnonzero(seen.sum(0) >= RETRIEVAL_MIN_RATINGS)
+        return cls(train, test, seen, relevant, popular, genres, titles)
+
+    def rmse(self, estimates: np.ndarray) -> float:
+        users, movies, ratings = self.test
+        return rmse(np.clip(estimates[users, movies], 1, 5), ratings)
+
+    def accuracy(self, liked: np.ndarray) -> float:
+        """Accuracy of per-pair "liked" flags for ua.test's pairs against rating > 3."""
+        return float((liked == (self.test[2] > 3)).mean())
+
+    def hit_rate(self, scores: np.ndarray) -> float:
+        return hit_rate_at_10(scores, self.seen, self.relevant)
+
+    def genre_agreement(self, item_vectors: np.ndarray) -> float:
+        return genre_agreement(item_vectors, self.popular, self.genres, "cosine")
 
 
-def score(spec: RunSpec, run: dict, predictor: Predictor, context: Context) -> tuple[float, dict]:
-    """The run's figure: RMSE of clipped predictions, HR@10 of a full ranking, or the trainer's metric.
-    predictor: the run's model, with 1 thread."""
-    if spec.profile == "rating":
-        users, movies, ratings = context.test
-        raw = predictor.predict(Sequences.single(users), Sequences.single(movies))[:, 0]
-        return rmse(np.clip(raw, 1, 5), ratings), {"unclipped": rmse(raw, ratings)}
-    if spec.profile == "implicit":
-        scoring = Predictor(predictor.model, predictor.hp, threads=context.threads)
-        scores = all_pair_scores(scoring, context.n_users, context.n_items)
-        return hit_rate_at_10(scores, context.seen, context.relevant), {}
-    channel = "test" if spec.protocol == "holdout" else "validation"  # the workshop reports validation
-    name = "accuracy" if spec.metric == "accuracy" else "mean_squared_error"
-    return run["metrics"][f"{channel}:{name}"], {}
+def peer_figures(peer: Peer, split: Split) -> dict[str, float | None]:
+    """A peer's four figures (None where the method has no such output)."""
+    est = peer.estimates
+    users, movies, _ = split.test
+    explicit = not peer.name.startswith("PureSVD")  # PureSVD scores 0/1 "rated", not ratings
+    return {
+        "rating": split.rmse(est) if explicit else None,
+        "recommendation": split.accuracy(est[users, movies] > 3.5) if explicit else None,
+        "top-N": split.hit_rate(est),
+        "movie embeddings": split.genre_agreement(peer.item_vectors)
+        if peer.item_vectors is not None
+        else None,
+    }
+
+
+def object2vec_figures(runs: dict[str, dict], split: Split, threads: int) -> dict[str, float]:
+    """Object2Vec's four figures for one seed, through the trained artifacts as the endpoints load them."""
+    users, movies, _ = split.test
+    rating = Predictor.load(Path(runs["rating"]["model"]), threads=threads)
+    recommendation = Predictor.load(Path(runs["recommendation"]["model"]), threads=threads)
+    implicit = Predictor.load(Path(runs["implicit"]["model"]), threads=threads)
+    pairs = (Sequences.single(users), Sequences.single(movies))
+    liked = recommendation.predict(*pairs)
+    return {
+        "rating": split.rmse(all_pair_scores(rating, *split.shape)),
+        "recommendation": split.accuracy(liked.argmax(1) == 1),
+        "top-N": split.hit_rate(all_pair_scores(implicit, *split.shape)),
+        "movie embeddings": split.genre_agreement(movie_embeddings(implicit, split.shape[1])),
+        "rating > 3.5 (the rating model)": split.accuracy(rating.predict(*pairs)[:, 0] > 3.5),
+    }
+
+
+def summarise(values: list[float | None], task: Task) -> dict:
+    present = [v for v in values if v is not None]
+    if not present:
+        return {"values": values, "mean": None, "worst": None}
+    return {"values": values, "mean": float(np.mean(present)), "worst": task.worst(present)}
+
+
+# ---- the workshop profiles ---------------------------------------------------------------------------------
+
+
+def workshop_rows(root: Path, models: Path, threads: int, seed: int) -> list[dict]:
+    """The notebook's two profiles on its own split, beside Surprise SVD fitted on the same ua.base."""
+    train = triples(root, "workshop", "train")
+    users, movies, ratings = triples(root, "workshop", "validation")
+    vocab = read_manifest(task_folder(root, DATASET, "workshop", "rating")).vocab
+    svd = surprise_svd(train, vocab.enc0_vocab_size, vocab.enc1_vocab_size, seed, plus=False)
+    est = svd.estimates[users, movies]
+    rows = [
+        {"model": "Surprise SVD", "task": "rating", "metric": "MSE",
+         "value": mse(np.clip(est, 1, 5), ratings)},
+        {"model": "Surprise SVD > 3.5", "task": "recommendation", "metric": "accuracy",
+         "value": float(((est > 3.5) == (ratings > 3)).mean())},
+    ]  # fmt: skip
+    for profile, task in (("workshop-rating", "rating"), ("workshop-recommendation", "recommendation")):
+        run = run_profile(root, profile, "workshop", task, models, threads, seed)
+        metric, goal, lower = WORKSHOP_GOALS[profile]
+        name = "mean_squared_error" if metric == "MSE" else "accuracy"
+        value = run["metrics"][f"validation:{name}"]
+        met = value <= goal if lower else value >= goal
+        rows.append({"model": f"Object2Vec {profile}", "task": task, "metric": metric, "value": value,
+                     "goal": goal, "verdict": "met" if met else f"missed by {abs(value - goal):.4f}",
+                     "seconds": run["seconds"], "epochs": f"{run['epochs_run']} ({run['best_epoch']})",
+                     "run": run})  # fmt: skip
+    return rows
 
 
 # ---- report ------------------------------------------------------------------------------------------------
@@ -413,36 +357,92 @@ def machine_info(threads: int) -> dict:
     return {**machine(), "threads": threads, "date": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
 
 
-def verdict(value: float, target: float, lower_is_better: bool, strict: bool = False) -> str:
-    if strict:  # "above the workshop's 0.704": equal is not enough
-        met = value < target if lower_is_better else value > target
-    else:
-        met = value <= target if lower_is_better else value >= target
-    gap = value - target
-    return "met" if met else f"missed by {abs(gap):.3f}"
+def _cell(summary: dict | None, digits: int = 4) -> str:
+    if not summary or summary["mean"] is None:
+        return "—"
+    return f"{summary['mean']:.{digits}f} / {summary['worst']:.{digits}f}"
 
 
 def markdown(results: dict) -> str:
     m = results["machine"]
-    rows = results["rows"]
+    seeds = ", ".join(map(str, results["seeds"]))
     lines = [
-        "# Object2Vec on MovieLens 100k",
+        "# Object2Vec on MovieLens 100k against its classical peers",
         "",
         describe(m),
         f"Object2Vec trained with {m['threads']} torch thread(s); run {m['date']}.",
         "",
-        "| task | protocol | model | metric | value | target | train (s) | epochs (best) |",
-        "|---|---|---|---|---|---|---|---|",
+        f"Holdout protocol, figures on ua.test, **mean / worst over seeds {seeds}** (worst: highest RMSE, "
+        "lowest of the others). Peers fitted on the same training ratings; for accuracy a peer's estimate "
+        '> 3.5 counts as "liked". Goals are judged on Object2Vec\'s worst seed.',
+        "",
+        "| task | metric | Object2Vec | " + " | ".join(PEERS) + " | goal | verdict |",
+        "|---|---|---|" + "---|" * len(PEERS) + "---|---|",
     ]
-    for r in rows:
-        seconds = f"{r['seconds']:.1f}" if "seconds" in r else ""
+    for task in TASKS:
+        t = results["tasks"][task.name]
+        sign = "<=" if task.lower_is_better else ">="
+        peers = " | ".join(_cell(t["peers"].get(p)) for p in PEERS)
         lines.append(
-            f"| {r['task']} | {r['protocol']} | {r['model']} | {r['metric']} | {r['value']:.4f} | "
-            f"{r.get('target', '')} | {seconds} | {r.get('epochs', '')} |"
+            f"| {task.name} | {task.metric} | **{_cell(t['object2vec'])}** | {peers} | {sign} {task.goal} | "
+            f"{t['verdict']} |"
         )
     lines += [
         "",
-        "Inference latency inside `Predictor.invoke` (1 thread):",
+        "PureSVD is PureSVD-50 for top-N and PureSVD-20 for the embeddings (item vectors V_k S_k); "
+        "KNNBaseline "
+        "(user-based) has no item vectors. Other rows: "
+        + "; ".join(f"{k} {_cell(v)}" for k, v in results["other"].items())
+        + ".",
+        "",
+        "Per seed:",
+        "",
+        "| model | task | " + " | ".join(f"seed {s}" for s in results["seeds"]) + " |",
+        "|---|---|" + "---|" * len(results["seeds"]),
+    ]
+    for task in TASKS:
+        t = results["tasks"][task.name]
+        for name, summary in [("Object2Vec", t["object2vec"]), *t["peers"].items()]:
+            if summary["mean"] is None:
+                continue
+            cells = " | ".join("—" if v is None else f"{v:.4f}" for v in summary["values"])
+            lines.append(f"| {name} | {task.name} | {cells} |")
+    lines += [
+        "",
+        f"Training time ({m['threads']} torch threads, wall clock including validation), per seed:",
+        "",
+        "| model | " + " | ".join(f"seed {s}" for s in results["seeds"]) + " | epochs run (kept) |",
+        "|---|" + "---|" * len(results["seeds"]) + "---|",
+    ]
+    for profile in PROFILES:
+        runs = [r for r in results["runs"] if r["profile"] == profile and r["protocol"] == "holdout"]
+        lines.append(
+            f"| Object2Vec {profile} | "
+            + " | ".join(f"{r['seconds']:.1f} s" for r in runs)
+            + " | "
+            + ", ".join(f"{r['epochs_run']} ({r['best_epoch']})" for r in runs)
+            + " |"
+        )
+    for name, seconds in results["peer_seconds"].items():
+        lines.append(f"| {name} (1 thread) | " + " | ".join(f"{s:.1f} s" for s in seconds) + " | |")
+    if results.get("workshop"):
+        lines += [
+            "",
+            "The workshop's profiles on the notebook's split (validation = ua.test), first seed:",
+            "",
+            "| model | task | metric | value | goal | train (s) | epochs (kept) |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for r in results["workshop"]:
+            goal = f"{r['goal']} ({r['verdict']})" if "goal" in r else ""
+            seconds = f"{r['seconds']:.1f}" if "seconds" in r else ""
+            lines.append(
+                f"| {r['model']} | {r['task']} | {r['metric']} | {r['value']:.4f} | {goal} | {seconds} | "
+                f"{r.get('epochs', '')} |"
+            )
+    lines += [
+        "",
+        "Inference latency inside `Predictor.invoke` (1 thread, first seed's models):",
         "",
         "| model | one pair, median (ms) | one pair, best (ms) | 1,680 movie embeddings (ms) "
         "| response bytes |",
@@ -455,19 +455,12 @@ def markdown(results: dict) -> str:
         )
     lines += [
         "",
-        f"Retrieval quality of the `in1` (movie) embeddings: genre agreement@{RETRIEVAL_K} over the "
-        f"{results['retrieval_movies']} movies with >= {RETRIEVAL_MIN_RATINGS} ratings in ua.base, and "
-        f"Terminator's (id {PROBE_MOVIE}) 5 nearest movies by cosine:",
+        f"Terminator's (id {PROBE_MOVIE}) 5 nearest movies by cosine, among every movie rated in ua.base "
+        "(first seed):",
         "",
-        "| embeddings | genre agreement@10, cosine | euclidean | Terminator's 5 nearest (cosine) |",
-        "|---|---|---|---|",
-    ]
-    for name, r in results["retrieval"].items():
-        lines.append(
-            f"| {name} | {r['genre_agreement_cosine']:.3f} | {r['genre_agreement_euclidean']:.3f} | "
-            f"{'; '.join(r['probe_cosine'])} |"
-        )
-    lines += ["", "Targets:", ""] + [f"- {k}: {v}" for k, v in results["verdicts"].items()]
+    ] + [f"- {name}: {'; '.join(titles)}" for name, titles in results["probe"].items()]
+    if results.get("cost"):
+        lines += ["", cost_markdown(results["cost"])]
     return "\n".join(lines) + "\n"
 
 
@@ -477,51 +470,28 @@ def write_plot(results: dict, path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    rows = results["rows"]
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.8))
-    for ax, (task, metric, target, title) in zip(
-        axes[:2],
-        [
-            ("rating", "RMSE", TARGETS["rating_rmse"], "Rating RMSE on ua.test (holdout; lower is better)"),
-            (
-                "implicit",
-                "HR@10",
-                TARGETS["implicit_hr10"],
-                "HR@10 on ua.test, full ranking (higher is better)",
-            ),
-        ],
-        strict=True,
-    ):
-        chosen = [
-            r for r in rows if r["task"] == task and r["metric"] == metric and r["protocol"] == "holdout"
-        ]
-        names = [r["model"] for r in chosen]
-        values = [r["value"] for r in chosen]
-        colors = ["tab:orange" if n.startswith("Object2Vec") else "tab:gray" for n in names]
-        ax.barh(names, values, color=colors)
-        ax.axvline(target, color="tab:red", linestyle="--", label=f"target {target}")
-        for y, v in enumerate(values):
+    fig, axes = plt.subplots(1, len(TASKS), figsize=(18, 4.2))
+    for ax, task in zip(axes, TASKS, strict=True):
+        t = results["tasks"][task.name]
+        entries = [("Object2Vec", t["object2vec"])] + [(p, t["peers"][p]) for p in PEERS if p in t["peers"]]
+        entries = [(n, s) for n, s in entries if s["mean"] is not None]
+        names = [n for n, _ in entries]
+        means = [s["mean"] for _, s in entries]
+        worst = [s["worst"] for _, s in entries]
+        colors = ["tab:orange" if n == "Object2Vec" else "tab:gray" for n in names]
+        ax.barh(names, means, color=colors)
+        ax.scatter(worst, names, color="black", marker="|", s=200, label="worst seed", zorder=3)
+        ax.axvline(task.goal, color="tab:red", linestyle="--", label=f"goal {task.goal}")
+        for y, v in enumerate(means):
             ax.text(v, y, f" {v:.3f}", va="center", fontsize=8)
-        ax.set_title(title, fontsize=10)
-        ax.set_xlim(min(values) * 0.9 if task == "rating" else 0, max(values) * 1.08)
-        ax.legend(fontsize=8, loc="lower right")
-    ax = axes[2]
-    for run in results["runs"]:
-        metric = "validation:mean_squared_error" if run["task"] == "rating" else "validation:accuracy"
-        if metric in run["history"][0] and run["task"] in ("rating", "recommendation"):
-            ax.plot(
-                [h["epoch"] for h in run["history"]],
-                [h[metric] for h in run["history"]],
-                marker="o",
-                markersize=3,
-                label=f"{run['profile']} ({run['protocol']}): {metric.split(':')[1]}",
-            )
-    ax.set_xlabel("epoch")
-    ax.set_title("Validation metric per epoch", fontsize=10)
-    ax.legend(fontsize=7)
+        low = min([*means, task.goal])
+        ax.set_xlim(low * 0.9, max([*means, task.goal]) * 1.06)
+        better = "lower" if task.lower_is_better else "higher"
+        ax.set_title(f"{task.name}: {task.metric}\n({better} is better)", fontsize=10)
+        ax.legend(fontsize=7, loc="lower right")
     fig.tight_layout()
     tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, dpi=120)
+    fig.savefig(tmp, dpi=110)
     os.replace(tmp, path)
 
 
@@ -535,118 +505,94 @@ def main() -> None:
         "--models", type=Path, default=repo_root() / ".work" / "bench" / "models", help="model folder"
     )
     parser.add_argument("--threads", type=int, default=2, help="torch threads for Object2Vec training")
+    parser.add_argument("--seeds", default="0,1,2", help="comma-separated training seeds")
     parser.add_argument("--skip-workshop", action="store_true", help="skip the slow workshop-* profiles")
+    parser.add_argument("--skip-cost", action="store_true", help="skip the synthetic cost measurements")
     args = parser.parse_args()
+    seeds = [int(s) for s in args.seeds.split(",")]
     torch.set_num_threads(1)
     ensure_channels(args.channels)
+    split = Split.load(args.channels)
+    n_users, n_items = split.shape
 
-    train = triples(args.channels, "holdout", "train")
-    valid = triples(args.channels, "holdout", "validation")
-    test = triples(args.channels, "holdout", "test")
-    w_train = triples(args.channels, "workshop", "train")
-    w_valid = triples(args.channels, "workshop", "validation")
-    vocab = read_manifest(task_folder(args.channels, DATASET, "holdout", "rating")).vocab
-    n_users, n_items = vocab.enc0_vocab_size, vocab.enc1_vocab_size
-    runs: list[dict] = []
-
-    # -- baselines, holdout
-    tu, ti, tr = test
-    svd_est, svd_seconds = fit_surprise_svd(train, n_users, n_items)
-    rows = explicit_baselines(
-        "holdout", "RMSE", train, test, (svd_est, svd_seconds), n_users, per_user_accuracy=True
-    )
-    seen = np.zeros((n_users, n_items), bool)
-    seen[train[0], train[1]] = True
-    seen[valid[0], valid[1]] = True
-    relevant = np.zeros((n_users, n_items), bool)
-    relevant[tu[tr >= 4], ti[tr >= 4]] = True
-    popularity = seen.sum(0).astype(float)
-    genres, titles = movie_genres(n_items)
-    rated = np.flatnonzero(seen.any(0))  # ua.base's movies: the ones the retrieval index holds
-    popular = np.flatnonzero(seen.sum(0) >= RETRIEVAL_MIN_RATINGS)
-    retrieval = {
-        f"random N(0, 1) vectors, {RANDOM_DIM}-d": retrieval_quality(
-            np.random.default_rng(0).standard_normal((n_items, RANDOM_DIM)), rated, popular, genres, titles
-        )
+    # -- peers: deterministic ones once, seeded ones per seed
+    knn = surprise_knn_baseline(split.train, n_users, n_items, split.test[:2])
+    pure50, pure20 = pure_svd(split.seen, 50), pure_svd(split.seen, 20)
+    fixed = {"Surprise KNNBaseline": peer_figures(knn, split)}
+    fixed["PureSVD"] = {
+        **peer_figures(pure50, split),
+        "movie embeddings": split.genre_agreement(pure20.item_vectors),
     }
-    rows.append(
-        result_row(
-            "implicit",
-            "holdout",
-            "popularity",
-            "HR@10",
-            hit_rate_at_10(np.tile(popularity, (n_users, 1)), seen, relevant),
-        )
-    )
-    rows.append(
-        result_row(
-            "implicit", "holdout", "Surprise SVD (explicit)", "HR@10", hit_rate_at_10(svd_est, seen, relevant)
-        )
-    )
-    start = time.perf_counter()
-    binary = seen.astype(np.float64)
-    _, _, vt = np.linalg.svd(binary, full_matrices=False)
-    pure = binary @ vt[:50].T @ vt[:50]
-    rows.append(
-        result_row(
-            "implicit",
-            "holdout",
-            "PureSVD-50",
-            "HR@10",
-            hit_rate_at_10(pure, seen, relevant),
-            seconds=time.perf_counter() - start,
-        )
-    )
-    # -- baselines, workshop (validation = ua.test)
-    w_svd = fit_surprise_svd(w_train, n_users, n_items)
-    rows += explicit_baselines("workshop", "MSE", w_train, w_valid, w_svd, n_users, per_user_accuracy=False)
+    per_seed_peers: dict[str, list[dict]] = {"Surprise SVD++": [], "Surprise SVD": []}
+    peer_seconds: dict[str, list[float]] = {"Surprise SVD++": [], "Surprise KNNBaseline": [knn.seconds],
+                                            "Surprise SVD": [], "PureSVD-50": [pure50.seconds]}  # fmt: skip
+    ours: list[dict] = []
+    runs: list[dict] = []
+    for seed in seeds:
+        for plus in (True, False):
+            peer = surprise_svd(split.train, n_users, n_items, seed, plus=plus)
+            per_seed_peers[peer.name].append(peer_figures(peer, split))
+            peer_seconds[peer.name].append(peer.seconds)
+        seed_runs = {
+            profile: run_profile(args.channels, profile, "holdout", profile, args.models, args.threads, seed)
+            for profile in PROFILES
+        }
+        runs += seed_runs.values()
+        ours.append(object2vec_figures(seed_runs, split, args.threads))
+        print(f"seed {seed}: {ours[-1]}", flush=True)
 
-    # -- Object2Vec: the tuned profiles on holdout, then the workshop's exact profiles and split
-    context = Context(test, seen, relevant, n_users, n_items, args.threads)
-    verdicts: dict[str, str] = {}
-    latencies: dict[str, dict] = {}
-    for spec in RUNS:
-        if spec.protocol == "workshop" and args.skip_workshop:
-            continue
-        run = run_profile(args.channels, spec.profile, spec.protocol, spec.task, args.models, args.threads)
-        runs.append(run)
-        predictor = Predictor.load(Path(run["model"]))  # once per run: scoring, latency and retrieval
-        value, extra = score(spec, run, predictor, context)
-        target = TARGETS[spec.target]
-        rows.append(
-            result_row(
-                spec.task,
-                spec.protocol,
-                f"Object2Vec {spec.profile}",
-                spec.metric,
-                value,
-                target=target,
-                seconds=run["seconds"],
-                epochs=f"{run['epochs_run']} ({run['best_epoch']})",
-                **extra,
-            )
+    tasks = {}
+    for task in TASKS:
+        mine = summarise([o[task.name] for o in ours], task)
+        peers = {name: summarise([f[task.name] for f in figs], task) for name, figs in per_seed_peers.items()}
+        peers.update({name: summarise([f[task.name]] * len(seeds), task) for name, f in fixed.items()})
+        tasks[task.name] = {"object2vec": mine, "peers": peers, "verdict": task.verdict(mine["worst"])}
+    other_task = Task("recommendation", "rating", "accuracy", 0.715, False)
+    other = {
+        "Object2Vec `rating` model's prediction > 3.5, accuracy": summarise(
+            [o["rating > 3.5 (the rating model)"] for o in ours], other_task
+        ),
+        "PureSVD-20 HR@10": summarise([split.hit_rate(pure20.estimates)], other_task),
+        "popularity HR@10": summarise(
+            [split.hit_rate(np.tile(split.seen.sum(0).astype(float), (n_users, 1)))], other_task
+        ),
+        f"random {RANDOM_DIM}-d vectors, genre agreement@10": summarise(
+            [split.genre_agreement(np.random.default_rng(0).standard_normal((n_items, RANDOM_DIM)))],
+            other_task,
+        ),
+    }
+
+    # -- latency and the retrieval probe of the first seed's models
+    latencies, probe = {}, {}
+    rated = np.flatnonzero(split.seen.any(0))
+    for run in runs[: len(PROFILES)]:
+        predictor = Predictor.load(Path(run["model"]))
+        latencies[run["profile"]] = latency(predictor, (789, 286))
+        probe[run["profile"]] = nearest_titles(
+            movie_embeddings(predictor, n_items), rated, split.titles, "cosine"
         )
-        verdicts[spec.verdict_line()] = f"{value:.4f}: " + verdict(
-            value, target, spec.lower_is_better, spec.strict
-        )
-        if spec.profile == "rating":
-            seconds = run["seconds"]
-            verdicts[f"rating trained in <= {TARGETS['rating_seconds']:g} s"] = (
-                f"{seconds:.1f} s: " + verdict(seconds, TARGETS["rating_seconds"], True)
-            )
-        latencies[spec.profile] = latency(predictor, (789, 286))
-        retrieval[spec.profile] = retrieval_quality(
-            movie_embeddings(predictor, n_items), rated, popular, genres, titles
-        )
+    probe["PureSVD-20"] = nearest_titles(pure20.item_vectors, rated, split.titles, "cosine")
+
+    workshop = [] if args.skip_workshop else workshop_rows(args.channels, args.models, args.threads, seeds[0])
+    for row in workshop:
+        if "run" in row:
+            runs.append(row.pop("run"))
+            predictor = Predictor.load(Path(runs[-1]["model"]))
+            latencies[runs[-1]["profile"]] = latency(predictor, (789, 286))
+    cost = None if args.skip_cost else measure_cost(args.threads)
 
     results = {
         "machine": machine_info(args.threads),
-        "targets": TARGETS,
-        "rows": rows,
-        "verdicts": verdicts,
+        "seeds": seeds,
+        "goals": {t.name: t.goal for t in TASKS},
+        "tasks": tasks,
+        "other": other,
+        "peer_seconds": peer_seconds,
+        "workshop": workshop,
         "latency": latencies,
-        "retrieval": retrieval,
-        "retrieval_movies": len(popular),
+        "probe": probe,
+        "retrieval_movies": len(split.popular),
+        "cost": cost,
         "runs": runs,
     }
     report = markdown(results)

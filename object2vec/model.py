@@ -29,6 +29,7 @@ from torch.nn.utils.rnn import pack_padded_sequence
 from object2vec.hyperparameters import EncoderSpec, Hyperparameters
 
 PAD = -1
+GRID_MAX_WIDTH = 64  # first layers up to this wide score user x item grids as matrix products (see grid)
 # Small enough that 300-d embeddings and their means stay O(1), large enough for the hadamard term to learn.
 EMBEDDING_INIT_STD = 0.1
 
@@ -175,21 +176,27 @@ class Object2Vec(nn.Module):
     ) -> tuple[torch.Tensor, torch.Tensor | None]:
         """(b, t0), (b, t1) ids -> output ((b, num_classes) logits or (b, 1) regression values) and loss."""
         layers = [*self.mlp, self.output]  # the first one reads the comparator's vector
-        x = None
+        x = None  # the first layer's output, when the shortcut computes it
         if in0.size(1) == 1 and in1.size(1) == 1 and not (self.training and self.dropout.p > 0):
             x = self._first_layer_of_token_pairs(in0[:, 0], in1[:, 0], layers[0])  # (b, width) or None
         if x is None:
-            u = self.dropout(self.enc0(in0))  # (b, enc_dim)
-            v = self.dropout(self.enc1(in1))  # (b, enc_dim)
-            x = layers[0](self.comparator(u, v))  # (b, width)
-        for layer in layers[1:]:
-            x = layer(x)
-        output = x  # (b, num_classes) | (b, 1)
+            output = self.head(self.dropout(self.enc0(in0)), self.dropout(self.enc1(in1)))
+        else:
+            for layer in layers[1:]:
+                x = layer(x)
+            output = x  # (b, num_classes) | (b, 1)
         if labels is None:
             return output, None
         if self.hp.is_regression:
             return output, F.mse_loss(output[:, 0], labels)
         return output, F.cross_entropy(output, labels)
+
+    def head(self, u: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+        """(b, enc_dim) encodings of both sides -> forward's output: comparator, MLP, output layer."""
+        x = self.comparator(u, v)  # (b, out_dim)
+        for layer in [*self.mlp, self.output]:
+            x = layer(x)
+        return x  # (b, num_classes) | (b, 1)
 
     def _first_layer_of_token_pairs(
         self, tok0: torch.Tensor, tok1: torch.Tensor, first: nn.Linear
@@ -209,6 +216,39 @@ class Object2Vec(nn.Module):
             return None
         enc0 = self.enc0(ids0.unsqueeze(1))  # (n0, enc_dim), n0 distinct in0 tokens
         enc1 = self.enc1(ids1.unsqueeze(1))  # (n1, enc_dim)
+        return self._first_layer_of_encodings(enc0, at0, enc1, at1, first)
+
+    def grid(self, enc0: torch.Tensor, enc1: torch.Tensor) -> torch.Tensor:
+        """(r, enc_dim) in0 encodings and (i, enc_dim) in1 encodings -> (r, i, output) for every pair (eval
+        mode): what ranking every item for every user needs.
+
+        Without abs_diff the first layer is bilinear in the two encodings, so it is computed as matrix
+        products (its hadamard block: one (r, d) x (d, i) product per output unit; concat blocks: once per
+        encoding) instead of materialising r * i comparator vectors; with abs_diff, or a first layer wider
+        than GRID_MAX_WIDTH, pairs are compared one by one."""
+        layers = [*self.mlp, self.output]
+        first: nn.Linear = layers[0]  # type: ignore[assignment]
+        if "abs_diff" in self.comparator.ops or first.out_features > GRID_MAX_WIDTH:
+            at0 = torch.arange(len(enc0)).repeat_interleave(len(enc1))
+            at1 = torch.arange(len(enc1)).repeat(len(enc0))
+            x = self._first_layer_of_encodings(enc0, at0, enc1, at1, first).reshape(len(enc0), len(enc1), -1)
+        else:
+            dim, col, x = enc0.size(1), 0, first.bias.expand(len(enc0), len(enc1), -1)
+            for op in self.comparator.ops:
+                w = first.weight[:, col : col + (2 * dim if op == "concat" else dim)]
+                if op == "concat":
+                    x = x + F.linear(enc0, w[:, :dim])[:, None, :] + F.linear(enc1, w[:, dim:])[None, :, :]
+                else:  # hadamard: sum_k u_k v_k w_jk = (u * w_j) . v for each output unit j
+                    x = x + torch.stack([(enc0 * w[j]) @ enc1.T for j in range(len(w))], dim=2)
+                col += w.size(1)
+        for layer in layers[1:]:
+            x = layer(x)
+        return x  # (r, i, num_classes) | (r, i, 1)
+
+    def _first_layer_of_encodings(
+        self, enc0: torch.Tensor, at0: torch.Tensor, enc1: torch.Tensor, at1: torch.Tensor, first: nn.Linear
+    ) -> torch.Tensor:
+        """first(comparator(enc0[at0], enc1[at1])), the concat blocks applied once per distinct encoding."""
         u, v = enc0[at0], enc1[at1]  # (b, enc_dim)
         dim, col, x = enc0.size(1), 0, first.bias
         for op in self.comparator.ops:

@@ -10,9 +10,12 @@ the epoch with the lowest validation loss are kept. Validation and the kept weig
 average of the weights over about half an epoch of steps (see WeightAverage: a choice the docs leave open).
 Without a validation channel all epochs run and the last average is kept. With
 negative_sampling_rate > 0, the train channel gets fresh negatives every epoch and the validation/test
-channels get one fixed draw, so their losses are comparable between epochs. Metric lines use SageMaker's
-format, e.g. `#quality_metric: host=algo-1, epoch=3, validation mean_squared_error <loss>=0.91`, on the
-`object2vec` logger.
+channels get one fixed draw, so their losses are comparable between epochs; such ranking models (one token
+per side) are stopped on the validation HR@10 instead of the loss, with the same patience and tolerance (see
+object2vec.ranking). Training runs on token tables holding only the ids the channels hold (see
+object2vec.compact); the artifact has SageMaker's full-size tables. Metric lines use SageMaker's format, e.g.
+`#quality_metric: host=algo-1, epoch=3, validation mean_squared_error <loss>=0.91`, on the `object2vec`
+logger.
 """
 
 from __future__ import annotations
@@ -30,12 +33,14 @@ import torch
 from tqdm import tqdm
 
 from object2vec.artifact import ARTIFACT_NAME, save_artifact
+from object2vec.compact import IdMap, compact_model, full_state
 from object2vec.data import Batches, Dataset, negative_sampler, read_channel, with_negatives
 from object2vec.errors import ChannelError, NonFiniteLossError
 from object2vec.hyperparameters import Hyperparameters
 from object2vec.model import Object2Vec
 from object2vec.optim import Optimizer
 from object2vec.pretrained import read_pretrained
+from object2vec.ranking import METRIC, HitRate, ranks_by_hit_rate
 from object2vec.threads import torch_threads
 
 log = logging.getLogger("object2vec")
@@ -88,8 +93,12 @@ def train(
     with torch_threads(threads), torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         rng = np.random.default_rng(seed)
-        model = Object2Vec(hp)
-        _load_pretrained(model, hp, channels.get("auxiliary"))
+        full = Object2Vec(hp)
+        _load_pretrained(full, hp, channels.get("auxiliary"))
+        # Train on the ids the channels hold (see object2vec.compact): the cost follows the data.
+        ids = IdMap.of(hp, list(data.values()))
+        model = compact_model(full, ids)
+        data = {name: ids.renumber(d) for name, d in data.items()}
         if hp.is_regression:
             # Start at the mean label (negatives included: they are 0), so the first steps learn structure
             # instead of the offset.
@@ -106,6 +115,7 @@ def train(
             test = evaluate(model, held_out["test"], hp)
             result.metrics.update({f"test:{k}": v for k, v in test.items()})
             _log_metrics("test", test, epoch=None)
+        state = full_state(full, state, ids)
     result.seconds = time.perf_counter() - started
     metadata = {
         "vocab": {"enc0_vocab_size": hp.enc0_vocab_size, "enc1_vocab_size": hp.enc1_vocab_size},
@@ -137,8 +147,15 @@ def _fit(
     sample = negative_sampler(train_data, hp.negative_sampling_rate)
     # Validation data never changes, and neither do its unshuffled batches.
     validation_batches = evaluation_batches(validation, hp) if validation is not None else None
+    # Ranking models stop on their ranking (see object2vec.ranking), the others on SageMaker's loss.
+    hit_rate = (
+        HitRate(train_data, validation)  # type: ignore[arg-type]
+        if ranks_by_hit_rate(hp.negative_sampling_rate, train_data, validation)
+        else None
+    )
+    watched, sign = (METRIC, -1.0) if hit_rate is not None else (loss_name, 1.0)  # sign: lower is better
     result = TrainResult(Path(), hp.to_strings(), {})
-    best_loss, best_state, stale = math.inf, None, 0
+    best_error, best_state, stale = math.inf, None, 0
     for epoch in range(1, hp.epochs + 1):
         t0 = time.perf_counter()
         train_scores = _train_epoch(model, optimizer, average, hp, sample(rng), rng, epoch, progress)
@@ -147,7 +164,10 @@ def _fit(
         if validation_batches is not None:
             with average.applied():
                 scores = evaluate(model, validation_batches, hp)
-                if scores[loss_name] < best_loss:
+                if hit_rate is not None:
+                    scores[METRIC] = hit_rate(model)
+                error = sign * scores[watched]
+                if error < best_error:
                     best_state = _copy_state(model)
             _log_metrics("validation", scores, epoch)
             metrics.update({f"validation:{k}": v for k, v in scores.items()})
@@ -156,12 +176,12 @@ def _fit(
                 raise NonFiniteLossError(
                     f"epoch {epoch}: validation {loss_name} is {loss}; nothing was saved"
                 )
-            if loss < best_loss - hp.early_stopping_tolerance:
+            if error < best_error - hp.early_stopping_tolerance:
                 stale = 0
             else:
                 stale += 1
-            if loss < best_loss:
-                best_loss, result.best_epoch = loss, epoch
+            if error < best_error:
+                best_error, result.best_epoch = error, epoch
                 result.metrics = dict(metrics)
         else:
             result.best_epoch, result.metrics = epoch, dict(metrics)
@@ -171,7 +191,7 @@ def _fit(
             log.info(
                 "Early stopping: validation %s has not improved by more than %g for %d epochs; keeping "
                 "epoch %d",
-                loss_name, hp.early_stopping_tolerance, stale, result.best_epoch,
+                watched, hp.early_stopping_tolerance, stale, result.best_epoch,
             )  # fmt: skip
             result.stopped_early = True
             break
@@ -308,7 +328,7 @@ def _metrics(hp: Hyperparameters, total_loss: float, correct: int, n: int) -> di
 def _log_metrics(channel: str, metrics: Mapping[str, float], epoch: int | None) -> None:
     where = f"host=algo-1, epoch={epoch}" if epoch is not None else "host=algo-1"
     for name, value in metrics.items():
-        kind = "<score>" if name == "accuracy" else "<loss>"
+        kind = "<score>" if name in ("accuracy", METRIC) else "<loss>"
         log.info("#quality_metric: %s, %s %s %s=%s", where, channel, name, kind, f"{value:.6g}")
 
 
