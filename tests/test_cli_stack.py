@@ -58,3 +58,27 @@ def test_an_unknown_backend_is_refused_by_name() -> None:
     result = CliRunner().invoke(cli, ["--backend", "gcp", "env"])
     assert result.exit_code == 2
     assert "Invalid value for '--backend'" in result.output
+
+
+class _PayingBackend:
+    """A backend whose last word must follow every command (as the AWS backend names `make destroy`)."""
+
+    def closing_line(self) -> str:
+        return "tear it down with `make destroy BACKEND=aws`"
+
+    def environment(self) -> dict[str, str]:
+        return {"BUCKET_NAME": "b"}
+
+    def destroy(self, log) -> None:
+        raise StackError("terraform destroy failed")
+
+
+@pytest.mark.parametrize(("command", "exit_code"), [("env", 0), ("destroy", 1)])
+def test_the_backends_last_word_ends_every_command_even_a_failed_one(
+    monkeypatch: pytest.MonkeyPatch, command: str, exit_code: int
+) -> None:
+    monkeypatch.setattr("jobs.cli.context.open_backend", lambda name, stack: _PayingBackend())
+    result = CliRunner().invoke(cli, [command])
+    assert result.exit_code == exit_code
+    assert "tear it down with `make destroy BACKEND=aws`" in result.stderr
+    assert "make destroy" not in result.stdout  # `eval "$(o2v env)"` stays valid

@@ -23,7 +23,13 @@ class Session:
         return Stack(bucket=self.bucket, dataset=self.dataset, protocol=self.protocol)
 
     def backend(self) -> Backend:
-        return open_backend(self.backend_name, self.stack)
+        """The stack's backend. Whatever the command does with it, success or failure, the backend's last
+        word (on AWS: how to stop paying) is printed when the command ends, on stderr so that
+        `eval "$(o2v env)"` stays valid."""
+        backend = open_backend(self.backend_name, self.stack)
+        if (line := backend.closing_line()) and (ctx := click.get_current_context(silent=True)):
+            ctx.call_on_close(lambda: click.echo(f"\n{line}", err=True))
+        return backend
 
 
 pass_session = click.make_pass_decorator(Session)

@@ -12,7 +12,6 @@ from jobs.cli.context import Session, pass_session
 from jobs.cli.shared import echo_exports, one_line_errors, source_option
 from jobs.movielens import DATASET_NAMES, DEFAULT_DATASET, DataError
 from jobs.stack import lifecycle
-from jobs.stack.backend import Backend
 from jobs.stack.errors import AWS_ERRORS, StackError
 from jobs.stack.event_runner import format_table
 from jobs.stack.promotion import metric_summary
@@ -21,12 +20,6 @@ from object2vec import Object2VecError
 
 # Errors a stack command reports as one line: ours (each names what to do) and AWS's (one line already).
 STACK_ERRORS = (StackError, DataError, Object2VecError, *AWS_ERRORS)
-
-
-def _closing(backend: Backend) -> None:
-    """The backend's last word (on AWS: how to stop paying), after every stack command."""
-    if line := backend.closing_line():
-        click.echo(f"\n{line}")
 
 
 @click.command()
@@ -41,9 +34,7 @@ def plan(session: Session) -> None:
     Example:
         o2v --backend aws plan
     """
-    backend = session.backend()
-    backend.plan(click.echo)
-    _closing(backend)
+    session.backend().plan(click.echo)
 
 
 @click.command()
@@ -60,9 +51,7 @@ def apply(session: Session, source: Path | None) -> None:
     Example:
         o2v apply && eval "$(o2v env)" && aws s3 ls "s3://$BUCKET_NAME/"
     """
-    backend = session.backend()
-    lifecycle.apply(backend, source=source, log=click.echo)
-    _closing(backend)
+    lifecycle.apply(session.backend(), source=source, log=click.echo)
 
 
 @click.command()
@@ -129,7 +118,6 @@ def train(
         click.echo(line)
     deployed = ", ".join(r.model_version for r in report.deployed) or "nothing (no version passed the gate)"
     click.echo(f"deployed {deployed}")
-    _closing(backend)
 
 
 @click.command("test-events")
@@ -144,14 +132,12 @@ def test_events(session: Session) -> None:
     Example:
         o2v test-events
     """
-    backend = session.backend()
-    results = lifecycle.test_events(backend)
+    results = lifecycle.test_events(session.backend())
     click.echo(format_table(results))
     failed = [r for r in results if not r.ok]
     if failed:
         raise click.ClickException(f"{len(failed)} of {len(results)} events failed")
     click.echo(f"\nall {len(results)} events answered")
-    _closing(backend)
 
 
 @click.command()
@@ -166,9 +152,7 @@ def destroy(session: Session) -> None:
     Example:
         o2v destroy
     """
-    backend = session.backend()
-    lifecycle.destroy(backend, log=click.echo)
-    _closing(backend)
+    lifecycle.destroy(session.backend(), log=click.echo)
 
 
 @click.command()
@@ -181,7 +165,4 @@ def env(session: Session) -> None:
     Example:
         eval "$(o2v env)" && aws lambda list-functions
     """
-    backend = session.backend()
-    echo_exports(backend.environment())
-    if line := backend.closing_line():
-        click.echo(f"# {line}")  # a comment: `eval "$(o2v env)"` stays valid
+    echo_exports(session.backend().environment())

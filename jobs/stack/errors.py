@@ -32,3 +32,14 @@ AWS_ERRORS: tuple[type[Exception], ...] = (
 def error_code(err: ClientError) -> str | None:
     """The AWS error code of a failed call (`NoSuchBucket`, `ValidationException`), if it has one."""
     return err.response.get("Error", {}).get("Code")
+
+
+# SageMaker has no NotFound code: a missing Model/EndpointConfig/Endpoint is a ValidationException
+# "Could not find ...", a missing model package (group) one that says it "does not exist".
+_SAGEMAKER_MISSING = ("Could not find", "does not exist")
+
+
+def sagemaker_resource_missing(err: ClientError) -> bool:
+    """The SageMaker call failed because the resource it names does not exist."""
+    message = err.response.get("Error", {}).get("Message", "")
+    return error_code(err) == "ValidationException" and any(m in message for m in _SAGEMAKER_MISSING)

@@ -24,7 +24,7 @@ from botocore.exceptions import ClientError
 
 from common.s3uri import split_s3_uri
 from jobs.evaluation import HELD_OUT
-from jobs.stack.errors import StackError, error_code
+from jobs.stack.errors import StackError, sagemaker_resource_missing
 from jobs.stack.names import ModelSlot, Stack
 
 APPROVED = "Approved"
@@ -87,7 +87,7 @@ def ensure_group(sagemaker: Any, endpoint: str, description: str = "") -> str:
     try:
         return sagemaker.describe_model_package_group(ModelPackageGroupName=endpoint)["ModelPackageGroupArn"]
     except ClientError as err:
-        if not _not_found(err):
+        if not sagemaker_resource_missing(err):
             raise
     options = {"ModelPackageGroupDescription": description} if description else {}
     return sagemaker.create_model_package_group(ModelPackageGroupName=endpoint, **options)[
@@ -192,7 +192,7 @@ def find(sagemaker: Any, endpoint: str, version: int) -> ModelRecord:
     try:
         return describe(sagemaker, f"{endpoint}/{version}")
     except ClientError as err:
-        if not _not_found(err):
+        if not sagemaker_resource_missing(err):
             raise
     known = ", ".join(str(r.version) for r in packages(sagemaker, endpoint)) or "none"
     raise StackError(f"{endpoint} has no model package version {version} (versions: {known})")
@@ -277,7 +277,7 @@ def _arns(sagemaker: Any, endpoint: str, status: str | None, page: int | None = 
             for summary in response["ModelPackageSummaryList"]:
                 yield summary["ModelPackageArn"]
     except ClientError as err:
-        if not _not_found(err):
+        if not sagemaker_resource_missing(err):
             raise
 
 
@@ -328,8 +328,3 @@ def _quality_statistics(task: str, held_out: float, metrics: Mapping[str, float]
     if task == "recommendation":
         return {"binary_classification_metrics": {"accuracy": figure(held_out)}}
     return {"ranking_metrics": {f"hit_rate_at_{HELD_OUT[task].name.split('@')[1]}": figure(held_out)}}
-
-
-def _not_found(err: ClientError) -> bool:
-    message = err.response.get("Error", {}).get("Message", "")
-    return error_code(err) == "ValidationException" and "does not exist" in message

@@ -13,7 +13,7 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from jobs.stack.endpoints import production_variants, wait_in_service
-from jobs.stack.errors import error_code
+from jobs.stack.errors import sagemaker_resource_missing
 from jobs.stack.names import Stack
 from jobs.stack.registry import ModelRecord
 
@@ -83,12 +83,6 @@ def _describe(describe: Any, **name: str) -> dict[str, Any] | None:
     try:
         return describe(**name)
     except ClientError as err:
-        if _not_found(err):
+        if sagemaker_resource_missing(err):
             return None
         raise
-
-
-def _not_found(err: ClientError) -> bool:
-    # SageMaker reports a missing model/config/endpoint as a ValidationException ("Could not find ...").
-    message = err.response.get("Error", {}).get("Message", "")
-    return error_code(err) == "ValidationException" and "Could not find" in message
