@@ -66,10 +66,10 @@ demo: apply train test-events ## The whole workshop on this machine: apply, trai
 	@echo "The stack is up. Talk to it with boto3 or the aws CLI:  eval \"\$$(make -s env)\""
 	@echo "Tear it down with:  make destroy"
 
-plan: $(VENV_READY) ## BACKEND=aws: terraform plan of the whole stack (builds the zips; changes nothing)
+plan: $(VENV_READY) ## BACKEND=aws: terraform plan of the whole stack (builds the zips; changes nothing; DATASET=)
 	$(O2V) plan
 
-apply: $(VENV_READY) ## Bring the stack up (local cloud, or terraform apply on AWS), upload the data, deploy both functions
+apply: $(VENV_READY) ## Bring the stack up (local cloud, or terraform apply on AWS), upload the release's data, deploy both functions (DATASET=)
 	$(O2V) apply
 
 train: $(VENV_READY) ## Train, evaluate, register and gate the models; deploy the approved ones (DATASET= PROFILE= PROTOCOL= MODELS=)

@@ -1,6 +1,7 @@
 """The MovieLens files the workshop uploads to the bucket, read once per container.
 
-`u.item` gives titles (ISO-8859-1, `|`-separated, field 0 the id and field 1 the title) and `ua.base`
+`u.item` gives titles (`|`-separated, field 0 the id and field 1 the title; ISO-8859-1 as ml-100k ships
+it, UTF-8 when jobs wrote it from another release) and `ua.base`
 gives who rated what (tab-separated `user item rating timestamp`). Both are small (236 KB and
 1.8 MB), so they are parsed at first use and kept for the container's lifetime.
 """
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from handlers.responses import NotFound
+from handlers.responses import ConfigurationError, NotFound
 
 
 def not_in_catalog(movie_id: int) -> NotFound:
@@ -44,9 +45,18 @@ class RatingHistory:
             raise NotFound(f"user {user_id} has no ratings in the training data") from None
 
 
-def parse_titles(raw: bytes) -> Catalog:
+def parse_titles(raw: bytes, encoding: str = "iso-8859-1") -> Catalog:
+    try:
+        text = raw.decode(encoding)
+    except LookupError:
+        raise ConfigurationError(f"TITLES_ENCODING names no known encoding: {encoding!r}") from None
+    except UnicodeDecodeError as err:
+        line = raw.count(b"\n", 0, err.start) + 1
+        raise ConfigurationError(
+            f"the catalog is not {encoding} text: byte {err.start} (line {line})"
+        ) from None
     titles: dict[int, str] = {}
-    for line in raw.decode("iso-8859-1").splitlines():
+    for line in text.splitlines():
         fields = line.split("|")
         if len(fields) > 1 and fields[0].isdigit():
             titles[int(fields[0])] = fields[1]

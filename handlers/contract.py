@@ -18,6 +18,12 @@ ENDPOINT_NAME_TOPN = "ENDPOINT_NAME_TOPN"
 ENDPOINT_NAME = "ENDPOINT_NAME"  # movie retrieval: the endpoint whose embeddings the index holds
 DEPENDENCY_TIMEOUT_SECONDS = "DEPENDENCY_TIMEOUT_SECONDS"
 INDEX_REFRESH_SECONDS = "INDEX_REFRESH_SECONDS"
+# The release the models were trained on, and its rating scale: predicted ratings are clipped to it
+# (ml-100k and ml-1m rate 1-5 in whole stars, the CSV releases 0.5-5 in half stars).
+DATASET = "DATASET"
+RATING_MIN = "RATING_MIN"
+RATING_MAX = "RATING_MAX"
+TITLES_ENCODING = "TITLES_ENCODING"  # of the catalog file: the workshop's u.item is ISO-8859-1
 # The workshop README's misspellings, still accepted so its console set-up keeps working.
 WORKSHOP_SPELLINGS = {
     ENDPOINT_NAME_RATING: "ENDPOINT_NANE_RATING",
@@ -25,12 +31,25 @@ WORKSHOP_SPELLINGS = {
     ENDPOINT_NAME: "ENDPOINT_NANE",
 }
 
+# The workshop's release, when nothing says otherwise (its console set-up sets none of these).
+DEFAULT_DATASET = "ml-100k"
+DEFAULT_RATING_MIN = 1.0
+DEFAULT_RATING_MAX = 5.0
+DEFAULT_TITLES_ENCODING = "iso-8859-1"
+
 # -- the data the functions read ---------------------------------------------------------------------
-DEFAULT_DATA_PREFIX = "object2vec/movielens/ml-100k"
-DEFAULT_INDEX_PREFIX = "object2vec/movielens/index"
-TITLES_FILE = "u.item"  # the catalog: ISO-8859-1, `id|title|...`
-RATINGS_FILE = "ua.base"  # who rated what: `user<TAB>item<TAB>rating<TAB>timestamp`
+# Every release is served in the workshop's layout, under a prefix of its own: ml-100k's own ua.base and
+# u.item, byte for byte; any other release's ratings and titles written in that layout (titles in UTF-8).
+DATA_ROOT = "object2vec/movielens"
+DEFAULT_DATA_PREFIX = f"{DATA_ROOT}/{DEFAULT_DATASET}"
+DEFAULT_INDEX_PREFIX = f"{DATA_ROOT}/index"
+TITLES_FILE = "u.item"  # the catalog: `id|title|...`
+RATINGS_FILE = "ua.base"  # who rated what the models learnt from: `user<TAB>item<TAB>rating<TAB>timestamp`
 DATA_FILES = (RATINGS_FILE, TITLES_FILE)
+
+
+def data_prefix_of(dataset: str) -> str:
+    return f"{DATA_ROOT}/{dataset}"
 
 
 def data_key(data_prefix: str, name: str) -> str:

@@ -21,9 +21,9 @@ import numpy as np
 
 from handlers import contract, fields, settings
 from handlers.bucket import read_object
-from handlers.catalog import parse_history, parse_titles
+from handlers.catalog import Catalog, parse_history, parse_titles
 from handlers.endpoint import predict
-from handlers.responses import BadRequest, Body, api_handler
+from handlers.responses import BadRequest, Body, ConfigurationError, api_handler
 
 Parsed = TypeVar("Parsed")
 
@@ -133,14 +133,42 @@ def _pairs_from_list(pairs: Any) -> list[Pair]:
     return parsed
 
 
-def rating_answer(pair: Pair, scores: list[float], title: str) -> dict[str, Any]:
+@dataclass(frozen=True)
+class RatingScale:
+    """The release's scale (`RATING_MIN`..`RATING_MAX`): a regressor's raw score can fall outside it."""
+
+    dataset: str
+    low: float
+    high: float
+
+    def clip(self, raw: float) -> float:
+        return min(self.high, max(self.low, raw))
+
+    def explain(self, raw: float) -> str:
+        rating = self.clip(raw)
+        clipped = "" if rating == raw else f", the model's {raw:.2f} clipped to the scale"
+        scale = f"{self.dataset}'s scale of {self.low:g} to {self.high:g} stars"
+        return f"predicted {rating:.2f} on {scale}{clipped}"
+
+
+def rating_scale() -> RatingScale:
+    low = settings.env_float(contract.RATING_MIN, contract.DEFAULT_RATING_MIN)
+    high = settings.env_float(contract.RATING_MAX, contract.DEFAULT_RATING_MAX)
+    if not 0 <= low < high:
+        raise ConfigurationError(f"RATING_MIN ({low:g}) must be at least 0 and below RATING_MAX ({high:g})")
+    return RatingScale(settings.env(contract.DATASET, default=contract.DEFAULT_DATASET), low, high)
+
+
+def rating_answer(pair: Pair, scores: list[float], title: str, scale: RatingScale) -> dict[str, Any]:
     raw = float(scores[0])
     return {
         "user_id": pair.user_id,
         "movie_id": pair.movie_id,
         "title": title,
-        "rating": min(5.0, max(1.0, raw)),
+        "rating": scale.clip(raw),
         "raw_score": raw,
+        "scale": [scale.low, scale.high],
+        "explanation": scale.explain(raw),
         "sentence": "The User will likely rate this movie to " + str([raw]),
     }
 
@@ -172,22 +200,31 @@ def data_file(bucket: str, name: str, parse: Callable[[bytes], Parsed]) -> Parse
     return parse(read_object(settings.client("s3"), bucket, contract.data_key(prefix, name)))
 
 
+def parse_catalog(raw: bytes) -> Catalog:
+    """u.item in the encoding the function is configured with (ISO-8859-1 for the workshop's own file)."""
+    return parse_titles(raw, settings.env(contract.TITLES_ENCODING, default=contract.DEFAULT_TITLES_ENCODING))
+
+
 def answer_pairs(kind: str, pairs: list[Pair], bucket: str) -> Body:
     endpoint = settings.env(contract.ENDPOINT_NAME_RATING if kind == "rating" else contract.ENDPOINT_NAME_REC)
-    catalog = data_file(bucket, contract.TITLES_FILE, parse_titles)
+    catalog = data_file(bucket, contract.TITLES_FILE, parse_catalog)
     titles = [catalog.title(pair.movie_id) for pair in pairs]
     instances = [pair.instance() for pair in pairs]
     # A rating model answers one score, a recommendation model two (softmax).
     lengths = (1,) if kind == "rating" else (2,)
     scores = predict(settings.client("sagemaker-runtime"), endpoint, instances, scores=lengths)
-    build = rating_answer if kind == "rating" else recommendation_answer
-    answers = [build(p, s, t) for p, s, t in zip(pairs, scores, titles, strict=True)]
+    answered = zip(pairs, scores, titles, strict=True)
+    if kind == "rating":
+        scale = rating_scale()
+        answers = [rating_answer(p, s, t, scale) for p, s, t in answered]
+    else:
+        answers = [recommendation_answer(p, s, t) for p, s, t in answered]
     return {"type": kind, "endpoint": endpoint, "predictions": answers, "message": answers[0]["sentence"]}
 
 
 def answer_top_k(request: TopKRequest, bucket: str) -> Body:
     endpoint = settings.env(contract.ENDPOINT_NAME_TOPN)
-    catalog = data_file(bucket, contract.TITLES_FILE, parse_titles)
+    catalog = data_file(bucket, contract.TITLES_FILE, parse_catalog)
     history = data_file(bucket, contract.RATINGS_FILE, parse_history)
     rated = history.rated(request.user_id)
     candidates = history.trained_movies

@@ -102,6 +102,24 @@ module "sagemaker_endpoint" {
   kms_key_arn         = module.kms_key.key_arn
 }
 
+# A newly trained model is measured on an endpoint of its own before it is registered; `make train`
+# adds it here for the minutes that takes and removes it after, so nothing outlives `make destroy`.
+module "evaluation_endpoint" {
+  source   = "./modules/sagemaker_endpoint"
+  for_each = var.evaluations
+
+  endpoint_name       = each.key
+  model_version       = each.value.model_version
+  model_data_url      = each.value.model_data_url
+  artifact_uri_prefix = local.artifact_uri_prefix
+  image_uri           = data.aws_sagemaker_prebuilt_ecr_image.object2vec.registry_path
+  execution_role_arn  = module.iam.model_role_arn
+  instance_type       = each.value.instance_type
+  instance_count      = each.value.instance_count
+  serverless          = null
+  kms_key_arn         = module.kms_key.key_arn
+}
+
 # The Model Registry: one model package group per endpoint. `make train` registers each trained model
 # as a version of its endpoint's group (PendingManualApproval until the quality gate or a person
 # approves it); an endpoint serves its group's latest approved version.

@@ -41,7 +41,7 @@ variable "force_destroy" {
 }
 
 variable "prefixes" {
-  description = "S3 key prefixes inside the bucket, without leading or trailing slash: data (ua.base, u.item), input (training channels), output (training artifacts), registry (model versions), index (retrieval index)."
+  description = "S3 key prefixes inside the bucket, without leading or trailing slash: data (the release's ua.base, u.item), input (training channels), output (training artifacts), registry (model versions), index (retrieval index)."
   type = object({
     data     = string
     input    = string
@@ -107,6 +107,22 @@ variable "models" {
   validation {
     condition     = length(setsubtract(keys(var.models), var.endpoint_names)) == 0
     error_message = "models may only name endpoints listed in endpoint_names."
+  }
+}
+
+variable "evaluations" {
+  description = "Temporary endpoints that measure a newly trained model before it is registered (written by `make train` for the minutes an evaluation takes, then emptied): endpoint name (the training job's) -> its artifact URI and instance type. Not invokable by the functions."
+  type = map(object({
+    model_version  = string
+    model_data_url = string
+    instance_type  = optional(string, "ml.m5.large")
+    instance_count = optional(number, 1)
+  }))
+  default = {}
+
+  validation {
+    condition     = length(setintersection(keys(var.evaluations), var.endpoint_names)) == 0
+    error_message = "An evaluation endpoint may not take the name of one of the stack's endpoints."
   }
 }
 

@@ -93,6 +93,21 @@ def test_models_file_moves_only_the_endpoints_with_a_new_record() -> None:
     assert second["models"]["topNModel"] == first["models"]["topNModel"]
 
 
+def test_an_evaluation_replaces_any_leftover_and_keeps_the_models() -> None:
+    models = tfvars.models_variables({}, [record("ratingModel", 1, "a")], tfvars.EndpointSizing())
+    crashed = tfvars.evaluations_variables(models, {"ratingModel-20261201-000000": "s3://b/old.tar.gz"})
+    now = tfvars.evaluations_variables(crashed, {"ratingModel-20261203-000000": "s3://b/new.tar.gz"})
+    assert now["models"] == models["models"]
+    assert now["evaluations"] == {
+        "ratingModel-20261203-000000": {
+            "model_version": "ratingModel-20261203-000000",
+            "model_data_url": "s3://b/new.tar.gz",
+            "instance_type": "ml.m5.large",
+        }
+    }
+    assert tfvars.evaluations_variables(now, {})["evaluations"] == {}
+
+
 # --- preflight: one line, before anything is created ---------------------------------------------
 
 
@@ -228,13 +243,31 @@ def test_provision_deploy_and_destroy_through_terraform(tmp_path: Path, stand_in
     backend.deploy_models(backend.connect(), [record("topNModel", 1, "b")], lines.append)
     assert backend.environment()["ENDPOINTS"] == "ratingModel,topNModel"  # the first stayed
 
+    # An evaluation endpoint is Terraform's for the block, and removed however the block ends ...
+    models_file = stand_in / tfvars.MODELS_VARS
+    with pytest.raises(RuntimeError, match="the evaluation failed"):
+        evaluate_and_fail(backend, "ratingModel-20261203-1", models_file)
+    assert json.loads(models_file.read_text())["evaluations"] == {}
+    # ... and one a killed run left in Terraform's state goes with the stack.
+    killed = tfvars.evaluations_variables(
+        tfvars.read_variables(models_file), {"topNModel-1": "s3://b/t.tar.gz"}
+    )
+    tfvars.write_variables(models_file, killed)
+    backend.deploy_models(backend.connect(), [], lines.append)
+
     lines.clear()
     backend.destroy(lines.append)
-    assert lines[-1] == "destroyed 3 resources; nothing billable of this stack remains in us-east-1"
+    assert lines[-1] == "destroyed 4 resources; nothing billable of this stack remains in us-east-1"
     assert not (stand_in / tfvars.MODELS_VARS).exists()
     lines.clear()
     backend.destroy(lines.append)
     assert lines[-1] == "nothing was left to destroy; nothing billable of this stack remains in us-east-1"
+
+
+def evaluate_and_fail(backend: AwsBackend, name: str, models_file: Path) -> None:
+    with backend.evaluation_endpoint(backend.connect(), name, "s3://b/m.tar.gz", lambda line: None):
+        assert name in json.loads(models_file.read_text())["evaluations"]
+        raise RuntimeError("the evaluation failed")
 
 
 @pytest.mark.usefixtures("moto_aws")

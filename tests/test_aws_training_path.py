@@ -73,10 +73,17 @@ def test_train_on_the_aws_path_deploys_through_terraform(
 
     versions = {record.endpoint: record.model_version for record in report.records}
     assert set(versions) == {slot.endpoint for slot in stack.models}
-    models = json.loads((terraform_dir / tfvars.MODELS_VARS).read_text())["models"]
+    models_file = json.loads((terraform_dir / tfvars.MODELS_VARS).read_text())
+    models = models_file["models"]
     assert {name: model["model_version"] for name, model in models.items()} == versions
-    assert all(model["instance_type"] == "ml.m5.large" for model in models.values())
+    # Each model was measured on a temporary endpoint of Terraform's, gone again once measured.
+    assert models_file["evaluations"] == {}
     sagemaker = cloud.client("sagemaker")
+    for record in report.records:
+        assert f"serving {record.training_job} on a temporary endpoint (terraform apply)" in lines
+        assert f"removed the temporary endpoint {record.training_job}" in lines
+        assert sagemaker.list_endpoints(NameContains=record.training_job)["Endpoints"] == []
+    assert all(model["instance_type"] == "ml.m5.large" for model in models.values())
     for endpoint, version in versions.items():
         described = sagemaker.describe_endpoint(EndpointName=endpoint)
         assert (described["EndpointStatus"], described["EndpointConfigName"]) == ("InService", version)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from localcloud_support import O2V_IMAGE, ROLE, Cloud, error_of
 
+from jobs.backends.local.endpoints import temporary_endpoint
 from jobs.channels import PrepareConfig, read_manifest, task_folder, write_channels
 from jobs.evaluation import rmse
 from jobs.movielens import MovieLens, load_movielens
@@ -97,13 +98,17 @@ def test_a_temporary_endpoint_measures_the_model_and_is_deleted(
     data = held_out_data(manifest, ml100k)
     movies = np.array([1, 50, 195])
     lines: list[str] = []
-    figure, vectors = evaluate_candidate(
+    serving = temporary_endpoint(
         sagemaker,
-        cloud.client("sagemaker-runtime"),
         name="ratingModel-20261203-100000",
         image=O2V_IMAGE,
         artifact_uri="s3://candidates/rating/model.tar.gz",
         role_arn=ROLE,
+        log=lines.append,
+    )
+    figure, vectors = evaluate_candidate(
+        serving,
+        cloud.client("sagemaker-runtime"),
         held=data,
         embed_movies=movies,
         enc_dim=8,
@@ -116,20 +121,21 @@ def test_a_temporary_endpoint_measures_the_model_and_is_deleted(
     assert vectors is not None
     assert vectors.shape == (3, 8)
     assert np.allclose(vectors, predictor.embed(1, Sequences.single(movies)), atol=1e-5)
-    assert lines == ["evaluating ratingModel-20261203-100000 on a temporary endpoint (test channel)"]
+    assert lines == [
+        "serving ratingModel-20261203-100000 on a temporary endpoint",
+        "evaluating ratingModel-20261203-100000 on the test channel",
+    ]
     assert _gone(sagemaker, "ratingModel-20261203-100000")
 
+    serving = temporary_endpoint(
+        sagemaker,
+        name="ratingModel-broken",
+        image=O2V_IMAGE,
+        artifact_uri="s3://candidates/broken/model.tar.gz",
+        role_arn=ROLE,
+    )
     with pytest.raises(StackError, match="endpoint ratingModel-broken failed"):
-        evaluate_candidate(
-            sagemaker,
-            cloud.client("sagemaker-runtime"),
-            name="ratingModel-broken",
-            image=O2V_IMAGE,
-            artifact_uri="s3://candidates/broken/model.tar.gz",
-            role_arn=ROLE,
-            held=data,
-            log=lines.append,
-        )
+        evaluate_candidate(serving, cloud.client("sagemaker-runtime"), held=data, log=lines.append)
     assert _gone(sagemaker, "ratingModel-broken")
 
 

@@ -14,7 +14,7 @@ from handlers import recommendation_engine as engine
 from handlers.catalog import parse_history, parse_titles
 from handlers.embedding_index import load_index, nearest
 from handlers.movie_retrieval import RetrievalRequest
-from handlers.responses import BadRequest, Forbidden, NotFound, api_handler
+from handlers.responses import BadRequest, ConfigurationError, Forbidden, NotFound, api_handler
 
 WORKSHOP_RATING = {"data": '{ "instances": [{"in0": [789], "in1": [286]}]}', "type": "rating"}
 
@@ -132,11 +132,49 @@ def test_bad_recommendation_events_name_the_field(event, message):
     assert raised.value.message == message
 
 
+WHOLE_STARS = engine.RatingScale("ml-100k", 1.0, 5.0)
+HALF_STARS = engine.RatingScale("ml-latest-small", 0.5, 5.0)
+
+
 def test_rating_answer_clips_but_keeps_the_raw_value_and_the_workshop_sentence():
-    answer = engine.rating_answer(engine.Pair(1, 2), [5.4], "Toy Story (1995)")
+    answer = engine.rating_answer(engine.Pair(1, 2), [5.4], "Toy Story (1995)", WHOLE_STARS)
     assert answer["rating"] == 5.0
     assert answer["raw_score"] == 5.4
+    assert answer["scale"] == [1.0, 5.0]
+    assert answer["explanation"] == (
+        "predicted 5.00 on ml-100k's scale of 1 to 5 stars, the model's 5.40 clipped to the scale"
+    )
     assert answer["sentence"] == "The User will likely rate this movie to [5.4]"
+
+
+@pytest.mark.parametrize(
+    ("scale", "raw", "rating"),
+    [(WHOLE_STARS, 0.7, 1.0), (HALF_STARS, 0.7, 0.7), (HALF_STARS, 0.2, 0.5), (HALF_STARS, 3.25, 3.25)],
+)
+def test_ratings_are_clipped_to_the_releases_own_scale(scale, raw, rating):
+    answer = engine.rating_answer(engine.Pair(1, 2), [raw], "T", scale)
+    assert answer["rating"] == rating
+    assert answer["explanation"].startswith(
+        f"predicted {rating:.2f} on {scale.dataset}'s scale of {scale.low:g}"
+    )
+
+
+def test_the_scale_comes_from_the_functions_configuration(monkeypatch):
+    monkeypatch.setenv("RATING_MIN", "0.5")
+    monkeypatch.setenv("RATING_MAX", "5")
+    monkeypatch.setenv("DATASET", "ml-25m")
+    assert engine.rating_scale() == engine.RatingScale("ml-25m", 0.5, 5.0)
+    monkeypatch.setenv("RATING_MIN", "5")
+    with pytest.raises(
+        ConfigurationError, match=r"RATING_MIN \(5\) must be at least 0 and below RATING_MAX \(5\)"
+    ):
+        engine.rating_scale()
+
+
+def test_without_configuration_the_scale_is_the_workshops(monkeypatch):
+    for name in ("RATING_MIN", "RATING_MAX", "DATASET"):
+        monkeypatch.delenv(name, raising=False)
+    assert engine.rating_scale() == WHOLE_STARS
 
 
 @pytest.mark.parametrize(("p1", "recommend"), [(0.51, True), (0.5, False), (0.1, False)])
@@ -149,6 +187,23 @@ def test_recommendation_threshold_is_the_workshops(p1, recommend):
 def test_rank_movies_breaks_ties_by_movie_id():
     ranked = engine.rank_movies(np.array([30, 10, 20]), np.array([0.5, 0.9, 0.9]), k=2)
     assert ranked == [(10, 0.9), (20, 0.9)]
+
+
+def test_titles_written_for_another_release_are_read_as_utf8():
+    catalog = parse_titles("7|Amélie (2001)\n8|千と千尋の神隠し (2001)\n".encode(), "utf-8")
+    assert catalog.title(8) == "千と千尋の神隠し (2001)"
+
+
+@pytest.mark.parametrize(
+    ("raw", "encoding", "message"),
+    [
+        (b"1|T\n2|\xe9t\xe9\n", "utf-8", r"the catalog is not utf-8 text: byte 6 \(line 2\)"),
+        (b"1|T\n", "klingon", "TITLES_ENCODING names no known encoding: 'klingon'"),
+    ],
+)
+def test_a_catalog_in_another_encoding_is_a_configuration_error(raw, encoding, message):
+    with pytest.raises(ConfigurationError, match=message):
+        parse_titles(raw, encoding)
 
 
 def test_titles_are_read_as_latin1():

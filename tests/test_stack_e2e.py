@@ -508,7 +508,8 @@ def test_the_workshop_profile_on_the_workshop_protocol(deployed, tmp_path):
     assert "was measured on another test set" in outcome.decision.reason
     assert report.deployed == ()
     assert any(
-        line.startswith("evaluating ratingModel-") and "(validation channel)" in line for line in lines
+        line.startswith("evaluating ratingModel-") and line.endswith("on the validation channel")
+        for line in lines
     )
 
 

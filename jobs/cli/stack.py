@@ -21,11 +21,24 @@ from object2vec import Object2VecError
 # Errors a stack command reports as one line: ours (each names what to do) and AWS's (one line already).
 STACK_ERRORS = (StackError, DataError, Object2VecError, *AWS_ERRORS)
 
+# The release is the stack's: apply configures the functions for it (its titles, its rating scale) and
+# train refuses another one, so `make apply train DATASET=ml-1m` passes it to both.
+dataset_option = click.option(
+    "--dataset",
+    type=click.Choice(DATASET_NAMES),
+    default=DEFAULT_DATASET,
+    show_default=True,
+    envvar="DATASET",
+    show_envvar=True,
+    help="The MovieLens release the stack serves and trains on.",
+)
+
 
 @click.command()
+@dataset_option
 @pass_session
 @one_line_errors(*STACK_ERRORS)
-def plan(session: Session) -> None:
+def plan(session: Session, dataset: str) -> None:
     """Show what `apply` would create or change on the backend, changing nothing.
 
     On AWS this is `terraform plan` of the whole stack (after the same checks and builds as apply).
@@ -34,37 +47,32 @@ def plan(session: Session) -> None:
     Example:
         o2v --backend aws plan
     """
-    session.backend().plan(click.echo)
+    replace(session, dataset=dataset).backend().plan(click.echo)
 
 
 @click.command()
 @source_option
+@dataset_option
 @pass_session
 @one_line_errors(*STACK_ERRORS)
-def apply(session: Session, source: Path | None) -> None:
-    """Start the local cloud, create the bucket, upload ua.base and u.item, deploy both functions.
+def apply(session: Session, source: Path | None, dataset: str) -> None:
+    """Start the local cloud, create the bucket, upload the release's ratings and titles (ml-100k: the
+    workshop's ua.base and u.item), deploy both functions configured for the release's rating scale.
 
     Idempotent: run it again to bring code or configuration up to date, or to bring the stack back
     after a reboot (buckets, functions and endpoints come back without retraining).
 
     \b
-    Example:
+    Examples:
         o2v apply && eval "$(o2v env)" && aws s3 ls "s3://$BUCKET_NAME/"
+        o2v apply --dataset ml-latest-small      # then: o2v train --dataset ml-latest-small
     """
-    lifecycle.apply(session.backend(), source=source, log=click.echo)
+    lifecycle.apply(replace(session, dataset=dataset).backend(), source=source, log=click.echo)
 
 
 @click.command()
 @source_option
-@click.option(
-    "--dataset",
-    type=click.Choice(DATASET_NAMES),
-    default=DEFAULT_DATASET,
-    show_default=True,
-    envvar="DATASET",
-    show_envvar=True,
-    help="The MovieLens release to train on.",
-)
+@dataset_option
 @click.option(
     "--profile",
     "profile_set",
@@ -108,7 +116,7 @@ def train(
     Examples:
         o2v apply && o2v train
         o2v train --profile workshop              # the lab's run: notebook hyperparameters, ua.base/ua.test
-        o2v train --models topN --dataset ml-1m
+        o2v apply --dataset ml-1m && o2v train --models topN --dataset ml-1m
     """
     run = replace(session, dataset=dataset, protocol=protocol or default_protocol(profile_set))
     chosen = [name for name in models.split(",") if name.strip()] if models else None

@@ -10,6 +10,7 @@ themselves live in `jobs.backends`.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
 from typing import Protocol
 
 from jobs.stack.clients import Clients
@@ -55,6 +56,13 @@ class Backend(Protocol):
     def deploy_models(self, clients: Clients, records: Sequence[ModelRecord], log: Log) -> None:
         """Make each record's endpoint serve it (a model package the registry approved), and wait until
         it does; an endpoint already serving another package swaps with no downtime."""
+        ...
+
+    def evaluation_endpoint(
+        self, clients: Clients, name: str, artifact_uri: str, log: Log
+    ) -> AbstractContextManager[str]:
+        """Serve the artifact on a temporary endpoint called `name` for the block (which gets the name),
+        and remove it afterwards whatever happens; nothing a crash leaves behind outlives `destroy`."""
         ...
 
     def destroy(self, log: Log) -> None:

@@ -1,21 +1,21 @@
 """Measure a freshly trained model before anyone relies on it, the way a SageMaker pipeline's evaluation
 step does: serve it on a temporary endpoint named after its training job, score the test channel
-through InvokeEndpoint (plus, for the report, every movie's embedding), delete the endpoint.
+through InvokeEndpoint (plus, for the report, every movie's embedding), remove the endpoint.
 
-The same calls run on AWS (where the temporary endpoint costs one endpoint start-up, a few minutes,
-per model) and on the local cloud (seconds). The serving endpoint is never touched: a candidate that
-fails the quality gate has changed nothing users see.
+Who creates the temporary endpoint is the backend's business (Terraform on AWS, where an endpoint
+start-up costs a few minutes per model; the local backend through the API, in seconds); the measuring
+is the same InvokeEndpoint calls on both. The serving endpoint is never touched: a candidate that fails
+the quality gate has changed nothing users see.
 """
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from botocore.exceptions import ClientError
 
 from jobs.channels import ChannelManifest
 from jobs.evaluation import (
@@ -26,7 +26,6 @@ from jobs.evaluation import (
     recommendation_baselines,
 )
 from jobs.movielens import MovieLens
-from jobs.stack.endpoints import EVALUATION_INSTANCE_TYPE, production_variants, wait_in_service
 from jobs.stack.held_out import HIT_RATE_KS, HeldOut, measure
 from jobs.stack.retrieval_index import batch_size, fetch_embeddings
 from object2vec.data import parse_jsonlines
@@ -90,43 +89,23 @@ def baselines(held: HeldOutData) -> tuple[dict[str, float], dict[str, dict[int, 
 
 
 def evaluate_candidate(
-    sagemaker: Any,
+    serving: AbstractContextManager[str],
     runtime: Any,
     *,
-    name: str,
-    image: str,
-    artifact_uri: str,
-    role_arn: str,
     held: HeldOutData,
     embed_movies: np.ndarray | None = None,
     enc_dim: int = 64,
     log: Log = print,
-    timeout: float = 1800,
 ) -> tuple[HeldOut, np.ndarray | None]:
-    """Serve the artifact on endpoint `name` (Model and EndpointConfig of the same name), measure it on
-    `held`, embed `embed_movies` if given, and delete all three whatever happens."""
-    sagemaker.create_model(
-        ModelName=name,
-        PrimaryContainer={"Image": image, "ModelDataUrl": artifact_uri},
-        ExecutionRoleArn=role_arn,
-    )
-    try:
-        sagemaker.create_endpoint_config(
-            EndpointConfigName=name,
-            ProductionVariants=production_variants(name, EVALUATION_INSTANCE_TYPE),
-        )
-        sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name)
-        log(f"evaluating {name} on a temporary endpoint ({held.held_out_channel} channel)")
-        wait_in_service(sagemaker, name, timeout)
-        figure = measure(runtime, name, held.task, held.test, seen=held.seen, scale=held.scale)
+    """Measure the model `serving` puts on a temporary endpoint (and removes afterwards) on `held`, and
+    embed `embed_movies` if given."""
+    with serving as endpoint:
+        log(f"evaluating {endpoint} on the {held.held_out_channel} channel")
+        figure = measure(runtime, endpoint, held.task, held.test, seen=held.seen, scale=held.scale)
         vectors = None
         if embed_movies is not None:
-            vectors = fetch_embeddings(runtime, name, embed_movies, batch_size(enc_dim))
+            vectors = fetch_embeddings(runtime, endpoint, embed_movies, batch_size(enc_dim))
         return figure, vectors
-    finally:
-        _delete_quietly(sagemaker.delete_endpoint, EndpointName=name)
-        _delete_quietly(sagemaker.delete_endpoint_config, EndpointConfigName=name)
-        _delete_quietly(sagemaker.delete_model, ModelName=name)
 
 
 def _triples(manifest: ChannelManifest, channel: str) -> Triples:
@@ -143,10 +122,3 @@ def _ratings_of(data: MovieLens, users: np.ndarray, movies: np.ndarray) -> np.nd
     wanted = users * width + movies
     found = order[np.searchsorted(keys, wanted, sorter=order)]
     return ratings.rating[found].astype(np.float64)
-
-
-def _delete_quietly(delete: Any, **name: str) -> None:
-    """Clean-up must not hide the error that interrupted the evaluation, and a resource that was never
-    created is fine; `make destroy` removes anything left over."""
-    with contextlib.suppress(ClientError):
-        delete(**name)

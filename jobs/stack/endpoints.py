@@ -1,6 +1,6 @@
 """What every SageMaker endpoint of the stack shares, whoever creates it (Terraform on AWS, the local
-backend, or the lifecycle's temporary evaluation endpoints): its variant, instance type, and how to wait
-for it to serve."""
+backend, and both for the temporary endpoints that measure a new model): its variant, instance type,
+and how to wait for it to serve."""
 
 from __future__ import annotations
 

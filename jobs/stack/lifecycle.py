@@ -16,19 +16,20 @@ from botocore.exceptions import ClientError
 
 from handlers import contract
 from jobs.channels import ChannelManifest, PrepareConfig, write_channels
-from jobs.movielens import MovieLens, load_movielens, resolve_source
+from jobs.movielens import MovieLens, load_movielens
 from jobs.paths import work_dir
 from jobs.profiles import profile_with_overrides
 from jobs.stack import registry
 from jobs.stack.backend import Backend, Log
 from jobs.stack.clients import Clients
-from jobs.stack.errors import StackError
+from jobs.stack.errors import StackError, error_code
 from jobs.stack.event_runner import EventResult, send_all
 from jobs.stack.lambda_package import build_handlers_zip
 from jobs.stack.names import Stack
 from jobs.stack.promotion import ModelOutcome, promote, seen_movies
 from jobs.stack.registry import ModelRecord
 from jobs.stack.retrieval_index import IndexInfo, build_index, rebuild_for
+from jobs.stack.serving_data import upload_served_files
 from jobs.stack.training_jobs import create_job, job_name, recorded, wait_for_job
 from jobs.stack.training_plan import DEFAULT_PROFILE_SET, plan_training
 
@@ -48,14 +49,12 @@ class TrainReport:
 
 
 def apply(backend: Backend, *, source: str | Path | None = None, log: Log = print) -> Clients:
-    """Bring the platform and the bucket up, upload the workshop's files, deploy the functions."""
+    """Bring the platform and the bucket up, upload the release's ratings and titles, deploy the functions
+    configured for that release (its data prefix and rating scale)."""
     stack = backend.stack
+    data = load_movielens(stack.dataset, source)  # checked before anything is created
     clients = backend.provision(log)
-    folder = resolve_source(stack.dataset, source).folder  # checksummed; no need to parse it here
-    for name in contract.DATA_FILES:
-        key = stack.data_key(name)
-        clients.s3.put_object(Bucket=stack.bucket, Key=key, Body=(folder / name).read_bytes())
-        log(f"uploaded {name} to s3://{stack.bucket}/{key}")
+    upload_served_files(clients.s3, stack, data, log)
     backend.deploy_functions(clients, build_handlers_zip(), log)
     return clients
 
@@ -75,6 +74,12 @@ def train(
     its group's latest approved package), and rebuild the retrieval index if its model changed."""
     stack = backend.stack
     clients = connect(backend)
+    served = served_dataset(clients, stack)
+    if served not in (None, stack.dataset):
+        raise StackError(
+            f"the functions answer with {served}'s titles and rating scale: run `make apply DATASET="
+            f"{stack.dataset}` before training on {stack.dataset} (or train with DATASET={served})"
+        )
     plan = plan_training(stack, models=models, profile_set=profile_set)
     for note in plan.notes:
         log(note)
@@ -140,6 +145,14 @@ def redeploy(backend: Backend, endpoints: Sequence[str], *, log: Log = print) ->
     stack = backend.stack
     clients = connect(backend)
     records = tuple(registry.serving(clients.sagemaker, endpoint) for endpoint in endpoints)
+    served = served_dataset(clients, stack)
+    for record in records:
+        if served not in (None, record.dataset):
+            raise StackError(
+                f"{record.endpoint} version {record.version} was trained on {record.dataset}, but the "
+                f"functions answer with {served}'s titles and rating scale: run `make apply "
+                f"DATASET={record.dataset}` first"
+            )
     backend.deploy_models(clients, records, log)
     for record in records:
         if record.endpoint == stack.retrieval_endpoint:
@@ -161,6 +174,20 @@ def test_events(backend: Backend) -> list[EventResult]:
 def destroy(backend: Backend, *, log: Log = print) -> None:
     """Delete what apply and train created (idempotent)."""
     backend.destroy(log)
+
+
+def served_dataset(clients: Clients, stack: Stack) -> str | None:
+    """The release the recommendation function was configured for by the last `make apply`; None when
+    there is no function to answer (then no release can be the wrong one)."""
+    name = stack.recommendation_function.name
+    try:
+        config = clients.lambda_.get_function_configuration(FunctionName=name)
+    except ClientError as err:
+        if error_code(err) == "ResourceNotFoundException":
+            return None
+        raise
+    variables = config.get("Environment", {}).get("Variables", {})
+    return str(variables.get(contract.DATASET, contract.DEFAULT_DATASET))
 
 
 def connect(backend: Backend) -> Clients:

@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from handlers import contract
+from jobs.movielens.catalog import dataset_info
+from jobs.movielens.layouts import LAYOUTS, RatingScale
 
 DEFAULT_BUCKET = "rec-engine-workshop-local"
 
@@ -39,9 +41,8 @@ class FunctionSpec:
 @dataclass(frozen=True)
 class Stack:
     bucket: str = DEFAULT_BUCKET
-    dataset: str = "ml-100k"
+    dataset: str = contract.DEFAULT_DATASET
     protocol: str = "holdout"
-    data_prefix: str = contract.DEFAULT_DATA_PREFIX
     input_prefix: str = "object2vec/movielens/input"
     output_prefix: str = "object2vec/movielens/output"
     registry_prefix: str = "object2vec/movielens/registry"
@@ -82,21 +83,41 @@ class Stack:
         benchmarks/results/model.md), so retrieval uses it."""
         return self.top_n.endpoint
 
+    @property
+    def data_prefix(self) -> str:
+        """Where the functions read the release's ratings and titles: a prefix per release, so that
+        switching DATASET never leaves one release's titles beside another's models."""
+        return contract.data_prefix_of(self.dataset)
+
+    @property
+    def rating_scale(self) -> RatingScale:
+        return LAYOUTS[dataset_info(self.dataset).layout].scale
+
     def function_environment(self, function: FunctionSpec) -> dict[str, str]:
         common = {contract.BUCKET_NAME: self.bucket, **self.extra_function_env}
         if function == self.recommendation_function:
+            scale = self.rating_scale
             return {
                 **common,
                 contract.ENDPOINT_NAME_RATING: self.rating.endpoint,
                 contract.ENDPOINT_NAME_REC: self.recommendation.endpoint,
                 contract.ENDPOINT_NAME_TOPN: self.top_n.endpoint,
                 contract.DATA_PREFIX: self.data_prefix,
+                contract.DATASET: self.dataset,
+                contract.RATING_MIN: f"{scale.low:g}",
+                contract.RATING_MAX: f"{scale.high:g}",
+                contract.TITLES_ENCODING: self.titles_encoding,
             }
         return {
             **common,
             contract.ENDPOINT_NAME: self.retrieval_endpoint,
             contract.INDEX_PREFIX: self.index_prefix,
         }
+
+    @property
+    def titles_encoding(self) -> str:
+        """ml-100k's u.item is served as shipped (ISO-8859-1); other releases' titles are written in UTF-8."""
+        return contract.DEFAULT_TITLES_ENCODING if self.dataset == contract.DEFAULT_DATASET else "utf-8"
 
     def data_key(self, name: str) -> str:
         return contract.data_key(self.data_prefix, name)

@@ -59,12 +59,8 @@ def promote(
     baseline_figures, baseline_curves = baselines(held)
     movies = _mapped_movies(held)
     figure, vectors = evaluate_candidate(
-        clients.sagemaker,
+        backend.evaluation_endpoint(clients, job.name, job.artifact_uri, log),
         clients.runtime,
-        name=job.name,
-        image=target.image,
-        artifact_uri=job.artifact_uri,
-        role_arn=target.role_arn,
         held=held,
         embed_movies=movies,
         enc_dim=int(job.hyperparameters.get("enc_dim", DEFAULT_ENC_DIM)),

@@ -8,8 +8,9 @@ Identifiers only AWS knows (account, role ARNs, the image URI) come from `terraf
 
 from __future__ import annotations
 
+import contextlib
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -153,6 +154,24 @@ class AwsBackend:
             served = endpoints.get(record.endpoint, {}).get("model_version", "nothing")
             log(f"endpoint {record.endpoint}: serving {served}")
         self._log_billable(log)
+
+    @contextlib.contextmanager
+    def evaluation_endpoint(self, clients: Clients, name: str, artifact_uri: str, log: Log) -> Iterator[str]:
+        """The temporary endpoint is Terraform's too (the `evaluations` of the models file), so no Python
+        code calls CreateEndpoint and a crash's leftover is in Terraform's state: the next evaluation's
+        apply or `make destroy` removes it."""
+        path = self.settings.terraform_dir / tfvars.MODELS_VARS
+        tfvars.write_variables(
+            path, tfvars.evaluations_variables(tfvars.read_variables(path), {name: artifact_uri})
+        )
+        try:
+            log(f"serving {name} on a temporary endpoint (terraform apply)")
+            self._terraform(log).apply()
+            yield name
+        finally:
+            tfvars.write_variables(path, tfvars.evaluations_variables(tfvars.read_variables(path), {}))
+            self._terraform(log).apply()
+            log(f"removed the temporary endpoint {name}")
 
     def destroy(self, log: Log) -> None:
         """Stop this stack's running training jobs, delete their log streams, `terraform destroy`.

@@ -17,6 +17,7 @@ from typing import Any
 from common.atomic import write_json_atomic
 from handlers import contract
 from jobs.paths import repo_root
+from jobs.stack.endpoints import EVALUATION_INSTANCE_TYPE
 from jobs.stack.lambda_package import code_sha256
 from jobs.stack.names import FunctionSpec, Stack
 from jobs.stack.registry import ModelRecord
@@ -115,7 +116,17 @@ def models_variables(
             "model_data_url": record.artifact_uri,
             **sizing.variables(),
         }
-    return {"models": models}
+    return {**current, "models": models}
+
+
+def evaluations_variables(current: Mapping[str, Any], evaluations: Mapping[str, str]) -> dict[str, Any]:
+    """`current` with the temporary evaluation endpoints set to `evaluations` (endpoint name -> artifact
+    URI) and nothing else: an evaluation a crash left behind is removed by the next one."""
+    endpoints = {
+        name: {"model_version": name, "model_data_url": uri, "instance_type": EVALUATION_INSTANCE_TYPE}
+        for name, uri in evaluations.items()
+    }
+    return {**current, "evaluations": endpoints}
 
 
 def read_variables(path: Path) -> dict[str, Any]:

@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextlib
 from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 
 import localcloud
 from jobs.backends.local.bucket import delete_bucket, ensure_bucket
-from jobs.backends.local.endpoints import delete_endpoints, deploy_endpoint
+from jobs.backends.local.endpoints import delete_endpoints, deploy_endpoint, temporary_endpoint
 from jobs.backends.local.functions import delete_function, deploy_function
 from jobs.stack.backend import Log
 from jobs.stack.clients import Clients, Credentials, make_clients
@@ -80,6 +81,19 @@ class LocalBackend:
         for record in records:
             action = deploy_endpoint(clients.sagemaker, record, target.image, target.role_arn)
             log(f"endpoint {record.endpoint}: {action}, serving {record.model_version}")
+
+    def evaluation_endpoint(
+        self, clients: Clients, name: str, artifact_uri: str, log: Log
+    ) -> AbstractContextManager[str]:
+        target = self.training_target()
+        return temporary_endpoint(
+            clients.sagemaker,
+            name=name,
+            image=target.image,
+            artifact_uri=artifact_uri,
+            role_arn=target.role_arn,
+            log=log,
+        )
 
     def destroy(self, log: Log) -> None:
         """Delete the stack's resources, then stop the local cloud and remove its state, even if a deletion

@@ -1,6 +1,7 @@
 """Deploy a registered model behind its endpoint, and take endpoints down, with the SageMaker API: what
 Terraform's endpoint module declares on AWS, with the same names.
 
+A model being evaluated gets a temporary endpoint named after its training job, deleted afterwards.
 Each model version gets its own SageMaker Model and EndpointConfig, both named after the version
 (`ratingModel-v0003-1a2b3c4d`); the endpoint (`ratingModel`) is created once and afterwards
 updated to the new config, so a redeploy swaps models without taking the endpoint down.
@@ -8,11 +9,13 @@ updated to the new config, so a redeploy swaps models without taking the endpoin
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from jobs.stack.endpoints import production_variants, wait_in_service
+from jobs.stack.endpoints import EVALUATION_INSTANCE_TYPE, production_variants, wait_in_service
 from jobs.stack.errors import sagemaker_resource_missing
 from jobs.stack.names import Stack
 from jobs.stack.registry import ModelRecord
@@ -86,3 +89,42 @@ def _describe(describe: Any, **name: str) -> dict[str, Any] | None:
         if sagemaker_resource_missing(err):
             return None
         raise
+
+
+@contextlib.contextmanager
+def temporary_endpoint(
+    sagemaker: Any,
+    *,
+    name: str,
+    image: str,
+    artifact_uri: str,
+    role_arn: str,
+    timeout: float = 1800,
+    log: Callable[[str], None] = print,
+) -> Iterator[str]:
+    """Serve the artifact on endpoint `name` (Model and EndpointConfig of the same name) for the block,
+    and delete all three whatever happens."""
+    sagemaker.create_model(
+        ModelName=name,
+        PrimaryContainer={"Image": image, "ModelDataUrl": artifact_uri},
+        ExecutionRoleArn=role_arn,
+    )
+    try:
+        sagemaker.create_endpoint_config(
+            EndpointConfigName=name, ProductionVariants=production_variants(name, EVALUATION_INSTANCE_TYPE)
+        )
+        sagemaker.create_endpoint(EndpointName=name, EndpointConfigName=name)
+        log(f"serving {name} on a temporary endpoint")
+        wait_in_service(sagemaker, name, timeout)
+        yield name
+    finally:
+        _delete_quietly(sagemaker.delete_endpoint, EndpointName=name)
+        _delete_quietly(sagemaker.delete_endpoint_config, EndpointConfigName=name)
+        _delete_quietly(sagemaker.delete_model, ModelName=name)
+
+
+def _delete_quietly(delete: Any, **name: str) -> None:
+    """Clean-up must not hide the error that interrupted the evaluation, and a resource that was never
+    created is fine."""
+    with contextlib.suppress(ClientError):
+        delete(**name)
