@@ -86,13 +86,9 @@ PROFILES = ("rating", "recommendation", "implicit")
 
 
 def ensure_channels(root: Path) -> None:
-    if all(
-        (task_folder(root, DATASET, p, t) / "manifest.json").is_file()
-        for p in ("holdout", "workshop")
-        for t in ("rating", "recommendation", "implicit")
-    ):
-        return
-    print(f"channels missing under {root}: writing them (o2v data prepare)", flush=True)
+    """Written every run (a few seconds): channels left by an older version of the writer would measure
+    that version's data, not this one's."""
+    print(f"writing the channels under {root} (o2v data prepare)", flush=True)
     prepare_channels(PrepareConfig(dataset=DATASET, out_dir=root))
 
 

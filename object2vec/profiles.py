@@ -104,8 +104,9 @@ PROFILES: dict[str, dict[str, str]] = {
     # PureSVD's least-squares fit of the whole 0/1 matrix. Training stops on the validation HR@10 (see
     # object2vec.ranking), not on the validation loss, which went flat from about epoch 6 while HR@10 still
     # rose (stopping on the loss left seed 2 at a ua.test HR@10 of 0.779); it now keeps epoch ~18-28 and
-    # scores 0.82-0.84 on seeds 0-2. Its movie embeddings back retrieval (genre agreement@10 ~0.73 over the
-    # 573 movies with >= 50 ratings, random 0.37). Tried on seed 0 and worse: 32-d encoders (HR@10 0.797,
+    # scores 0.82-0.84 on seeds 0-2. Its movie embeddings back retrieval: with the channel's genre
+    # pseudo-users (jobs/channels/genre_users.py) genre agreement@10 is 0.76-0.77 over the 573 movies with
+    # >= 50 ratings (0.73 without them, random 0.37). Tried on seed 0 and worse: 32-d encoders (HR@10 0.797,
     # genre 0.694), dense weight decay 1e-4 (0.564); before: softmax, 16 negatives, dropout 0.4.
     "implicit": {
         **_CPU_COMMON,

@@ -51,6 +51,9 @@ def test_baselines_are_the_benchmarks_figures(channels: Path, ml100k: MovieLens)
     assert figures["majority class"] == pytest.approx(0.5799575821845175, abs=1e-9)
     implicit = held(channels, ml100k, "implicit")
     assert set(np.unique(implicit.test[2])) == {1.0, 2.0, 3.0, 4.0, 5.0}  # the ratings came back
+    # The train channel's genre pseudo-users (ids 944+) are neither measured nor a baseline's data.
+    assert max(users.max() for users, _ in implicit.seen) == 943
+    assert len(implicit.train[0]) == len(rating.train[0])
     figures, curves = baselines(implicit)
     assert figures["popularity"] == pytest.approx(0.5770877944325482, abs=1e-9)
     assert curves["popularity"][10] == figures["popularity"]

@@ -175,6 +175,31 @@ def test_implicit_labels_are_all_one(ml100k_out: Path) -> None:
     assert read_manifest(folder).label.type == "binary"
 
 
+def test_the_implicit_train_channel_adds_one_pseudo_user_per_genre(ml100k_out: Path) -> None:
+    folder = task_folder(ml100k_out, "ml-100k", "holdout", "implicit")
+    manifest = read_manifest(folder)
+    rating = read_manifest(task_folder(ml100k_out, "ml-100k", "holdout", "rating"))
+    genre_users = manifest.genre_users
+    assert genre_users is not None
+    assert genre_users.first_id == 944  # past ml-100k's last user
+    assert genre_users.genres[:3] == ("Action", "Adventure", "Animation")
+    assert "unknown" not in genre_users.genres
+    assert manifest.vocab.enc0_vocab_size == 944 + len(genre_users.genres) == 962
+    assert rating.genre_users is None
+    assert rating.vocab.enc0_vocab_size == 944
+    rows = read_rows(folder / "train" / "train.jsonl")
+    pseudo = [row for row in rows if row["in0"][0] >= 944]
+    assert len(rows) - len(pseudo) == rating.channels["train"].rows  # every real rating, once
+    assert genre_users.rows == len(pseudo)
+    # Star Wars (50) is Action, Adventure, Romance, Sci-Fi and War: one row from each of those genres.
+    star_wars = sorted(genre_users.genres[row["in0"][0] - 944] for row in pseudo if row["in1"] == [50])
+    assert star_wars == ["Action", "Adventure", "Romance", "Sci-Fi", "War"]
+    for channel in ("validation", "test"):  # measured on people only
+        assert manifest.channels[channel].rows == rating.channels[channel].rows
+        assert all(row["in0"][0] < 944 for row in read_rows(folder / channel / f"{channel}.jsonl"))
+    assert json.loads((folder / "manifest.json").read_text())["genre_users"]["first_id"] == 944
+
+
 def test_manifest_contents(ml100k_out: Path, ml100k_dir: Path) -> None:
     folder = task_folder(ml100k_out, "ml-100k", "holdout", "recommendation")
     raw = json.loads((folder / "manifest.json").read_text())

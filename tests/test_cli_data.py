@@ -83,7 +83,7 @@ def test_prepare_writes_channels_and_prints_a_summary(tmp_path: Path) -> None:
         f"holdout  rating         train 6, validation 3, test 3  -> {out}/ml-100k/holdout/rating"
         in result.stdout
     )
-    assert "workshop implicit       train 9, validation 3" in result.stdout
+    assert "workshop implicit       train 19 (10 of them genre pseudo-users), validation 3" in result.stdout
     assert "ua.base" in result.stdout  # the statistics table follows
     manifests = sorted(p.relative_to(out).as_posix() for p in out.rglob("manifest.json"))
     assert manifests == [

@@ -57,6 +57,19 @@ class Vocab:
 
 
 @dataclass(frozen=True)
+class GenreUsers:
+    """The implicit task's train channel also holds one pseudo-user per genre, in0 id `first_id + i` for
+    `genres[i]`, who has watched every movie of that genre (see `jobs.channels.genre_users`)."""
+
+    first_id: int
+    genres: tuple[str, ...]
+    rows: int  # of the train channel's rows, how many are theirs
+
+    def to_json(self) -> dict[str, Any]:
+        return {"first_id": self.first_id, "genres": list(self.genres), "rows": self.rows}
+
+
+@dataclass(frozen=True)
 class LabelSpec:
     """`type` is "float" (with `range`) for ratings, "binary" for 0/1 labels."""
 
@@ -83,6 +96,7 @@ class ChannelManifest:
     vocab: Vocab
     label: LabelSpec
     folder: Path  # the folder holding manifest.json (not stored in the file)
+    genre_users: GenreUsers | None = None  # implicit task only
 
     def channel_path(self, channel: str) -> Path:
         """Absolute path of a channel's jsonl file."""
@@ -104,6 +118,7 @@ class ChannelManifest:
             "channels": {name: channel.to_json() for name, channel in self.channels.items()},
             "vocab": asdict(self.vocab),
             "label": self.label.to_json(),
+            **({"genre_users": self.genre_users.to_json()} if self.genre_users else {}),
         }
 
 
@@ -146,4 +161,11 @@ def _from_json(data: dict[str, Any], folder: Path) -> ChannelManifest:
         vocab=Vocab(**data["vocab"]),
         label=LabelSpec(str(label["type"]), tuple(label["range"]) if "range" in label else None),
         folder=folder,
+        genre_users=_genre_users(data.get("genre_users")),
     )
+
+
+def _genre_users(data: dict[str, Any] | None) -> GenreUsers | None:
+    if data is None:
+        return None
+    return GenreUsers(int(data["first_id"]), tuple(str(genre) for genre in data["genres"]), int(data["rows"]))

@@ -22,17 +22,27 @@ import numpy as np
 from tqdm import tqdm
 
 from common.atomic import fsync_dir
+from jobs.channels.genre_users import genre_user_rows
 from jobs.channels.jsonl import write_jsonl
 from jobs.channels.manifest import (
     FORMAT_VERSION,
     MANIFEST_NAME,
     ChannelFile,
     ChannelManifest,
+    GenreUsers,
     SourceRecord,
     Vocab,
     write_manifest,
 )
-from jobs.channels.protocols import PROTOCOLS, STREAM_SHUFFLE, Split, build_split, check_protocol, stream
+from jobs.channels.protocols import (
+    PROTOCOLS,
+    STREAM_GENRE_USERS,
+    STREAM_SHUFFLE,
+    Split,
+    build_split,
+    check_protocol,
+    stream,
+)
 from jobs.channels.tasks import TASKS, Task, label_spec, make_labels
 from jobs.movielens.catalog import DEFAULT_DATASET
 from jobs.movielens.dataset import MovieLens, load_movielens
@@ -141,13 +151,18 @@ def _write_task(
     on_rows: Callable[[int], None],
 ) -> ChannelManifest:
     folder = task_folder(config.out_dir, data.name, split.protocol, task)
+    rows, genre_users = dict(split.channels), None
+    if task == "implicit":
+        extra, genre_users = genre_user_rows(data.movies, rows["train"].item, data.max_user_id + 1)
+        rows["train"] = Ratings.concat(rows["train"], extra)
+        orders = {**orders, "train": stream(config.seed, STREAM_GENRE_USERS).permutation(len(rows["train"]))}
     created, staging = _make_staging(folder)
     try:
         channels = {
             name: _write_channel(staging / f"{name}.jsonl", ratings, task, orders[name], on_rows)
-            for name, ratings in split.channels.items()
+            for name, ratings in rows.items()
         }
-        manifest = _manifest(data, split, task, channels, config.seed, folder)
+        manifest = _manifest(data, split, task, channels, config.seed, folder, genre_users)
         write_manifest(manifest, staging)
         _publish(staging, folder, tuple(channels))
         return manifest
@@ -190,8 +205,15 @@ def _write_channel(
 
 
 def _manifest(
-    data: MovieLens, split: Split, task: Task, channels: dict[str, ChannelFile], seed: int, folder: Path
+    data: MovieLens,
+    split: Split,
+    task: Task,
+    channels: dict[str, ChannelFile],
+    seed: int,
+    folder: Path,
+    genre_users: GenreUsers | None,
 ) -> ChannelManifest:
+    pseudo_users = len(genre_users.genres) if genre_users else 0
     return ChannelManifest(
         format_version=FORMAT_VERSION,
         dataset=data.name,
@@ -205,9 +227,12 @@ def _manifest(
         },
         source=SourceRecord(str(data.folder), data.source.origin, dict(data.file_sha256)),
         channels=channels,
-        vocab=Vocab(enc0_vocab_size=data.max_user_id + 1, enc1_vocab_size=data.max_movie_id + 1),
+        vocab=Vocab(
+            enc0_vocab_size=data.max_user_id + 1 + pseudo_users, enc1_vocab_size=data.max_movie_id + 1
+        ),
         label=label_spec(task, data.layout.scale),
         folder=folder,
+        genre_users=genre_users,
     )
 
 

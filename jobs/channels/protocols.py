@@ -40,6 +40,7 @@ CHANNELS: Final = ("train", "validation", "test")
 STREAM_TEST: Final = 1
 STREAM_VALIDATION: Final = 2
 STREAM_SHUFFLE: Final = {"train": 3, "validation": 4, "test": 5}
+STREAM_GENRE_USERS: Final = 6  # the implicit train channel, genre pseudo-users included
 
 
 class ProtocolError(DataError):

@@ -15,7 +15,15 @@ from typing import Any, TypeVar
 
 import click
 
-from jobs.channels import PROTOCOLS, TASKS, PrepareConfig, PrepareResult, default_out_dir, prepare_channels
+from jobs.channels import (
+    PROTOCOLS,
+    TASKS,
+    ChannelManifest,
+    PrepareConfig,
+    PrepareResult,
+    default_out_dir,
+    prepare_channels,
+)
 from jobs.cli.shared import one_line_errors, source_option
 from jobs.movielens import (
     ALL_RATING_FILES,
@@ -220,10 +228,17 @@ def prepare(
     click.echo(format_stats(result.stats))
 
 
+def _rows(manifest: ChannelManifest, channel: str) -> str:
+    rows = f"{manifest.channels[channel].rows:,}"
+    if channel == "train" and manifest.genre_users:
+        return f"{rows} ({manifest.genre_users.rows:,} of them genre pseudo-users)"
+    return rows
+
+
 def _summary(result: PrepareResult) -> str:
     """One line per protocol and task: rows per channel and where they were written."""
     lines = [f"{result.dataset} from {result.source_folder}"]
     for manifest in result.manifests:
-        counts = ", ".join(f"{name} {channel.rows:,}" for name, channel in manifest.channels.items())
+        counts = ", ".join(f"{name} {_rows(manifest, name)}" for name in manifest.channels)
         lines.append(f"  {manifest.protocol:<8} {manifest.task:<14} {counts}  -> {manifest.folder}")
     return "\n".join(lines)

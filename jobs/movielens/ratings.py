@@ -49,6 +49,12 @@ class Ratings:
         return Ratings(self.user[index], self.item[index], self.rating[index], self.timestamp[index])
 
     @classmethod
+    def concat(cls, *parts: Ratings) -> Ratings:
+        """The rows of every part, in order."""
+        columns = ("user", "item", "rating", "timestamp")
+        return cls.from_columns(*(np.concatenate([getattr(part, c) for part in parts]) for c in columns))
+
+    @classmethod
     def from_columns(cls, user: object, item: object, rating: object, timestamp: object) -> Ratings:
         """Build from any array-likes, converting to the canonical dtypes (contiguous copies)."""
         return cls(

@@ -54,6 +54,8 @@ def held_out_data(manifest: ChannelManifest, data: MovieLens) -> HeldOutData:
     is on validation (ua.test), as the notebook reports it."""
     channel = "test" if "test" in manifest.channels else "validation"
     read = {name: _triples(manifest, name) for name in manifest.channels}
+    if manifest.genre_users is not None:  # pseudo-users: not people, never measured nor a baseline's data
+        read = {name: _people(triples, manifest.genre_users.first_id) for name, triples in read.items()}
     if manifest.task == "implicit":  # the implicit channels say only "watched": bring the ratings back
         read = {name: (u, m, _ratings_of(data, u, m)) for name, (u, m, _) in read.items()}
     learnt_from = [name for name in read if name != channel]
@@ -111,6 +113,12 @@ def evaluate_candidate(
 def _triples(manifest: ChannelManifest, channel: str) -> Triples:
     in0, in1, labels, _ = parse_jsonlines(manifest.channel_path(channel))
     return in0.values.astype(np.int64), in1.values.astype(np.int64), np.asarray(labels, np.float64)
+
+
+def _people(triples: Triples, first_pseudo_user: int) -> Triples:
+    users, movies, labels = triples
+    keep = users < first_pseudo_user
+    return users[keep], movies[keep], labels[keep]
 
 
 def _ratings_of(data: MovieLens, users: np.ndarray, movies: np.ndarray) -> np.ndarray:

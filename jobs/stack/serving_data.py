@@ -35,11 +35,7 @@ def learnt_from(data: MovieLens) -> Ratings:
     (train and validation), with the same seed and sizes as the channels `make train` writes."""
     defaults = PrepareConfig()
     split = build_split(data, "holdout", defaults.seed, defaults.validation_per_user, defaults.test_per_user)
-    train, validation = split.channels["train"], split.channels["validation"]
-    columns = ("user", "item", "rating", "timestamp")
-    return Ratings.from_columns(
-        *(np.concatenate([getattr(train, c), getattr(validation, c)]) for c in columns)
-    )
+    return Ratings.concat(split.channels["train"], split.channels["validation"])
 
 
 def ratings_tsv(ratings: Ratings) -> bytes:
