@@ -152,7 +152,7 @@ def _write_task(
 ) -> ChannelManifest:
     folder = task_folder(config.out_dir, data.name, split.protocol, task)
     rows, genre_users = dict(split.channels), None
-    if task == "implicit":
+    if task == "implicit":  # a pseudo-user per genre, so movies of a genre share a learnt taste
         extra, genre_users = genre_user_rows(data.movies, rows["train"].item, data.max_user_id + 1)
         rows["train"] = Ratings.concat(rows["train"], extra)
         orders = {**orders, "train": stream(config.seed, STREAM_GENRE_USERS).permutation(len(rows["train"]))}
