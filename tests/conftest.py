@@ -1,5 +1,5 @@
-"""Shared fixtures: the tiny per-layout fixture folders, the shared ml-100k copy, offline settings, a
-folder that cannot be created, and a running local cloud per test module."""
+"""Shared fixtures: the tiny per-layout fixture folders, the shared ml-100k copy (and its channels),
+offline settings, a folder that cannot be created, and a running local cloud per test module."""
 
 from __future__ import annotations
 
@@ -12,7 +12,8 @@ import pytest
 from localcloud_support import Cloud, free_ports, running_cloud
 from movielens_fixtures import FIXTURES
 
-from jobs.movielens import SourceSettings, find_shared_copy
+from jobs.channels import PrepareConfig, write_channels
+from jobs.movielens import MovieLens, SourceSettings, find_shared_copy, load_movielens
 
 # Tests never reach real AWS. boto3 clients need a region; credentials are dummies so nothing can
 # be signed for a real account even by mistake. Set before any test module is imported.
@@ -36,6 +37,19 @@ def ml100k_dir() -> Path:
             pytest.fail(message)
         pytest.skip(message)
     return folder
+
+
+@pytest.fixture(scope="module")
+def ml100k(ml100k_dir: Path) -> MovieLens:
+    return load_movielens("ml-100k", ml100k_dir)
+
+
+@pytest.fixture(scope="module")
+def ml100k_out(ml100k: MovieLens, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """All tasks x both protocols of the real ml-100k, written once per test module."""
+    out = tmp_path_factory.mktemp("channels")
+    write_channels(ml100k, PrepareConfig(out_dir=out))
+    return out
 
 
 @pytest.fixture

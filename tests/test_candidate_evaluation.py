@@ -11,9 +11,9 @@ import pytest
 from localcloud_support import O2V_IMAGE, ROLE, Cloud, error_of
 
 from jobs.backends.local.endpoints import temporary_endpoint
-from jobs.channels import PrepareConfig, read_manifest, task_folder, write_channels
+from jobs.channels import read_manifest, task_folder
 from jobs.evaluation import rmse
-from jobs.movielens import MovieLens, load_movielens
+from jobs.movielens import MovieLens
 from jobs.stack.candidate_evaluation import baselines, evaluate_candidate, held_out_data
 from jobs.stack.errors import StackError
 from object2vec import Hyperparameters, Predictor, train
@@ -22,34 +22,22 @@ from object2vec.data import Sequences
 pytestmark = pytest.mark.usefixtures("isolated_movielens_env")
 
 
-@pytest.fixture(scope="module")
-def ml100k(ml100k_dir: Path) -> MovieLens:
-    return load_movielens("ml-100k", ml100k_dir)
+def held(ml100k_out: Path, ml100k: MovieLens, task: str, protocol: str = "holdout"):
+    return held_out_data(read_manifest(task_folder(ml100k_out, "ml-100k", protocol, task)), ml100k)
 
 
-@pytest.fixture(scope="module")
-def channels(ml100k: MovieLens, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    out = tmp_path_factory.mktemp("channels")
-    write_channels(ml100k, PrepareConfig(out_dir=out))
-    return out
-
-
-def held(channels: Path, ml100k: MovieLens, task: str, protocol: str = "holdout"):
-    return held_out_data(read_manifest(task_folder(channels, "ml-100k", protocol, task)), ml100k)
-
-
-def test_baselines_are_the_benchmarks_figures(channels: Path, ml100k: MovieLens):
+def test_baselines_are_the_benchmarks_figures(ml100k_out: Path, ml100k: MovieLens):
     # benchmarks/results/model.json, holdout protocol, measured on ua.test
-    rating = held(channels, ml100k, "rating")
+    rating = held(ml100k_out, ml100k, "rating")
     assert rating.held_out_channel == "test"
     assert len(rating.test[0]) == 9430
     figures, curves = baselines(rating)
     assert figures["global mean"] == pytest.approx(1.1222090573463996, abs=1e-6)
     assert figures["per-user mean"] == pytest.approx(1.0477700569759105, abs=1e-6)
     assert curves == {}
-    figures, _ = baselines(held(channels, ml100k, "recommendation"))
+    figures, _ = baselines(held(ml100k_out, ml100k, "recommendation"))
     assert figures["majority class"] == pytest.approx(0.5799575821845175, abs=1e-9)
-    implicit = held(channels, ml100k, "implicit")
+    implicit = held(ml100k_out, ml100k, "implicit")
     assert set(np.unique(implicit.test[2])) == {1.0, 2.0, 3.0, 4.0, 5.0}  # the ratings came back
     # The train channel's genre pseudo-users (ids 944+) are neither measured nor a baseline's data.
     assert max(users.max() for users, _ in implicit.seen) == 943
@@ -57,12 +45,12 @@ def test_baselines_are_the_benchmarks_figures(channels: Path, ml100k: MovieLens)
     figures, curves = baselines(implicit)
     assert figures["popularity"] == pytest.approx(0.5770877944325482, abs=1e-9)
     assert curves["popularity"][10] == figures["popularity"]
-    manifest = read_manifest(task_folder(channels, "ml-100k", "holdout", "implicit"))
+    manifest = read_manifest(task_folder(ml100k_out, "ml-100k", "holdout", "implicit"))
     assert implicit.test_set_sha256 == manifest.channels["test"].sha256
 
 
-def test_the_workshop_protocol_is_measured_on_validation(channels: Path, ml100k: MovieLens):
-    workshop = held(channels, ml100k, "rating", "workshop")
+def test_the_workshop_protocol_is_measured_on_validation(ml100k_out: Path, ml100k: MovieLens):
+    workshop = held(ml100k_out, ml100k, "rating", "workshop")
     assert workshop.held_out_channel == "validation"
     assert len(workshop.test[0]) == 9430  # ua.test, the notebook's validation channel
     assert len(workshop.seen) == 1  # only train: validation is what it is measured on
@@ -70,9 +58,9 @@ def test_the_workshop_protocol_is_measured_on_validation(channels: Path, ml100k:
 
 @pytest.mark.slow
 def test_a_temporary_endpoint_measures_the_model_and_is_deleted(
-    cloud: Cloud, channels: Path, ml100k: MovieLens, tmp_path: Path
+    cloud: Cloud, ml100k_out: Path, ml100k: MovieLens, tmp_path: Path
 ):
-    folder = task_folder(channels, "ml-100k", "holdout", "rating")
+    folder = task_folder(ml100k_out, "ml-100k", "holdout", "rating")
     manifest = read_manifest(folder)
     hp = Hyperparameters.from_dict(
         {

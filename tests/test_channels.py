@@ -27,19 +27,6 @@ from jobs.movielens import MovieLens, OutputError, SourceSettings, load_movielen
 pytestmark = pytest.mark.usefixtures("isolated_movielens_env")
 
 
-@pytest.fixture(scope="module")
-def ml100k(ml100k_dir: Path) -> MovieLens:
-    return load_movielens("ml-100k", ml100k_dir)
-
-
-@pytest.fixture(scope="module")
-def ml100k_out(ml100k: MovieLens, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """All tasks x both protocols of the real ml-100k, written once for the module."""
-    out = tmp_path_factory.mktemp("channels")
-    write_channels(ml100k, PrepareConfig(out_dir=out))
-    return out
-
-
 def fixture_data(layout: str, dataset: str, settings: SourceSettings) -> MovieLens:
     return load_movielens(dataset, FIXTURES / layout, settings)
 

@@ -74,12 +74,7 @@ def train(
     its group's latest approved package), and rebuild the retrieval index if its model changed."""
     stack = backend.stack
     clients = connect(backend)
-    served = served_dataset(clients, stack)
-    if served not in (None, stack.dataset):
-        raise StackError(
-            f"the functions answer with {served}'s titles and rating scale: run `make apply DATASET="
-            f"{stack.dataset}` before training on {stack.dataset} (or train with DATASET={served})"
-        )
+    require_served(served_dataset(clients, stack), stack.dataset, f"training on {stack.dataset}")
     plan = plan_training(stack, models=models, profile_set=profile_set)
     for note in plan.notes:
         log(note)
@@ -147,12 +142,8 @@ def redeploy(backend: Backend, endpoints: Sequence[str], *, log: Log = print) ->
     records = tuple(registry.serving(clients.sagemaker, endpoint) for endpoint in endpoints)
     served = served_dataset(clients, stack)
     for record in records:
-        if served not in (None, record.dataset):
-            raise StackError(
-                f"{record.endpoint} version {record.version} was trained on {record.dataset}, but the "
-                f"functions answer with {served}'s titles and rating scale: run `make apply "
-                f"DATASET={record.dataset}` first"
-            )
+        trained = f"{record.endpoint} version {record.version} was trained on {record.dataset}"
+        require_served(served, record.dataset, trained)
     backend.deploy_models(clients, records, log)
     for record in records:
         if record.endpoint == stack.retrieval_endpoint:
@@ -174,6 +165,16 @@ def test_events(backend: Backend) -> list[EventResult]:
 def destroy(backend: Backend, *, log: Log = print) -> None:
     """Delete what apply and train created (idempotent)."""
     backend.destroy(log)
+
+
+def require_served(served: str | None, dataset: str, what: str) -> None:
+    """Refuse `what` (a model of `dataset`) when the functions were applied for another release (`served`,
+    from `served_dataset`): they would answer its ids with that release's titles and rating scale."""
+    if served not in (None, dataset):
+        raise StackError(
+            f"{what}, but the functions answer with {served}'s titles and rating scale: "
+            f"run `make apply DATASET={dataset}` first"
+        )
 
 
 def served_dataset(clients: Clients, stack: Stack) -> str | None:

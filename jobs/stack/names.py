@@ -115,9 +115,14 @@ class Stack:
         }
 
     @property
+    def serves_files_as_shipped(self) -> bool:
+        """ml-100k is served from the workshop's own ua.base and u.item; jobs write any other release's."""
+        return self.dataset == contract.DEFAULT_DATASET
+
+    @property
     def titles_encoding(self) -> str:
-        """ml-100k's u.item is served as shipped (ISO-8859-1); other releases' titles are written in UTF-8."""
-        return contract.DEFAULT_TITLES_ENCODING if self.dataset == contract.DEFAULT_DATASET else "utf-8"
+        """The workshop's u.item is ISO-8859-1; the titles jobs write are UTF-8."""
+        return contract.DEFAULT_TITLES_ENCODING if self.serves_files_as_shipped else "utf-8"
 
     def data_key(self, name: str) -> str:
         return contract.data_key(self.data_prefix, name)

@@ -25,7 +25,7 @@ def served_files(stack: Stack, data: MovieLens) -> dict[str, bytes]:
     """The bytes of each file in `contract.DATA_FILES`, for `data` (the stack's release)."""
     if data.name != stack.dataset:
         raise ValueError(f"the stack serves {stack.dataset}, not {data.name}")
-    if data.name == contract.DEFAULT_DATASET:
+    if stack.serves_files_as_shipped:
         return {name: (data.folder / name).read_bytes() for name in contract.DATA_FILES}
     return {contract.RATINGS_FILE: ratings_tsv(learnt_from(data)), contract.TITLES_FILE: titles_file(data)}
 
