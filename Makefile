@@ -11,8 +11,9 @@ O2V := $(PY) -m jobs
 BACKEND ?= local
 export BACKEND
 # What `make train` trains (the CLI reads them; unset means its defaults): a MovieLens release, the
-# profile set (tuned | workshop), the protocol (holdout | workshop) and a comma-separated model subset.
-export DATASET PROFILE PROTOCOL MODELS
+# profile set (tuned | workshop), the protocol (holdout | workshop), a comma-separated model subset, and
+# REFIT=0 to keep the first job's model instead of training again on train + validation.
+export DATASET PROFILE PROTOCOL MODELS REFIT
 # Set to e.g. https://download.pytorch.org/whl/cpu to get a CPU-only torch on Linux.
 TORCH_INDEX ?=
 TORCH_SPEC := torch==2.13.0
@@ -72,7 +73,7 @@ plan: $(VENV_READY) ## BACKEND=aws: terraform plan of the whole stack (builds th
 apply: $(VENV_READY) ## Bring the stack up (local cloud, or terraform apply on AWS), upload the release's data, deploy both functions (DATASET=)
 	$(O2V) apply
 
-train: $(VENV_READY) ## Train, evaluate, register and gate the models; deploy the approved ones (DATASET= PROFILE= PROTOCOL= MODELS=)
+train: $(VENV_READY) ## Train, evaluate, register and gate the models; deploy the approved ones (DATASET= PROFILE= PROTOCOL= MODELS= REFIT=)
 	$(O2V) train
 
 report: $(VENV_READY) ## Write the latest evaluation report of each endpoint to .work/reports/ and name it

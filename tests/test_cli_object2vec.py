@@ -77,7 +77,10 @@ def test_train_default_out_is_under_the_repositorys_work_models(
     expected = tmp_path / "repo/.work/models/rating-holdout/model.tar.gz"
     assert f"model: {expected}" in result.output
     assert "test:mean_squared_error: " in result.output
+    assert "validation:mean_squared_error: " in result.output  # the figure that chose the epochs
+    assert "refit on train + validation: " in result.output
     assert expected.is_file()
+    assert (expected.parent / "selection" / "model.tar.gz").is_file()
     assert not (tmp_path / ".work").exists()
 
 

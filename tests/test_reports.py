@@ -139,6 +139,20 @@ def test_the_page_adapts_to_the_task_and_shows_reference_figures():
     assert "Hatched" not in elsewhere  # the reference figures belong to ml-100k's holdout split only
 
 
+def test_a_refit_names_the_job_that_chose_its_epochs():
+    page = render_html(report_data(training_job="ratingModel-1-refit", selected_by="ratingModel-1"))
+    assert (
+        "training job ratingModel-1-refit (trained on train + validation for the epochs ratingModel-1 chose"
+        in page
+    )
+    assert "chose" not in render_html(report_data(training_job="ratingModel-1"))
+
+
+def test_hit_rate_lines_are_curves_too():
+    line = "#quality_metric: host=algo-1, epoch=4, validation hit_rate@10 <score>=0.71"
+    assert parse_metric_lines([line]).per_epoch == {"hit_rate@10": {"validation": [(4, 0.71)]}}
+
+
 def test_the_page_escapes_what_it_is_given():
     hostile = "<script>alert(1)</script>"
     page = render_html(report_data(endpoint=hostile, hyperparameters={"x": hostile}))

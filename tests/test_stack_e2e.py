@@ -12,6 +12,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import socket
 import threading
 from collections.abc import Iterator
@@ -47,6 +48,7 @@ class Deployed:
     clients: Clients
     records: dict[str, ModelRecord]
     source: str
+    train_log: list[str]
 
     @property
     def stack(self) -> Stack:
@@ -71,15 +73,16 @@ def deployed(tmp_path_factory: pytest.TempPathFactory, ml100k_dir: Path) -> Iter
     stack = Stack(bucket="e2e-bucket", training_overrides={"epochs": "2"})
     backend = LocalBackend(stack, cloud)
     lifecycle.apply(backend, source=str(ml100k_dir), log=_quiet)
+    lines: list[str] = []
     report = lifecycle.train(
         backend,
         source=str(ml100k_dir),
         channels_dir=tmp_path_factory.mktemp("channels"),
         reports_dir=tmp_path_factory.mktemp("reports"),
-        log=_quiet,
+        log=lines.append,
     )
     records = {record.endpoint: record for record in report.records}
-    yield Deployed(backend, lifecycle.connect(backend), records, str(ml100k_dir))
+    yield Deployed(backend, lifecycle.connect(backend), records, str(ml100k_dir), lines)
     lifecycle.destroy(backend, log=_quiet)
 
 
@@ -130,6 +133,64 @@ def test_channels_are_uploaded_where_the_training_jobs_read_them(deployed):
             assert f"object2vec/movielens/input/{task}/{channel}/{channel}.jsonl" in keys
 
 
+WATCHED = {
+    "rating": ("mean_squared_error", min),
+    "recommendation": ("cross_entropy", min),
+    "implicit": ("hit_rate@10", max),
+}
+
+
+def kept_epoch(log: str, metric: str, best: Any) -> int:
+    """The first epoch with the best validation `metric` in a job's log."""
+    pattern = rf"epoch=(\d+), validation {re.escape(metric)} <\w+>=(\S+)"
+    values = [(int(epoch), float(value)) for epoch, value in re.findall(pattern, log)]
+    top = best(value for _, value in values)
+    return next(epoch for epoch, value in values if value == top)
+
+
+def test_every_model_is_refit_on_train_and_validation_for_the_epochs_validation_chose(deployed):
+    sagemaker = deployed.clients.sagemaker
+    input_uri = "s3://e2e-bucket/object2vec/movielens/input"
+    for endpoint, task in (
+        ("ratingModel", "rating"),
+        ("recommendationModel", "recommendation"),
+        ("topNModel", "implicit"),
+    ):
+        refit = sagemaker.describe_training_job(TrainingJobName=deployed.records[endpoint].training_job)
+        first_name = refit["TrainingJobName"].removesuffix("-refit")
+        assert first_name != refit["TrainingJobName"]
+        first = sagemaker.describe_training_job(TrainingJobName=first_name)
+        sources = {
+            c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in first["InputDataConfig"]
+        }
+        assert sources == {c: f"{input_uri}/{task}/{c}/" for c in ("train", "validation", "test")}
+        sources = {
+            c["ChannelName"]: c["DataSource"]["S3DataSource"]["S3Uri"] for c in refit["InputDataConfig"]
+        }
+        assert sources == {"train": f"{input_uri}/{task}/refit/", "test": f"{input_uri}/{task}/test/"}
+        # The epochs are the ones the first job kept, by the metric it stopped on; nothing else changes.
+        chosen = kept_epoch(
+            localcloud.log_path(deployed.cloud, training_job=first_name).read_text(), *WATCHED[task]
+        )
+        assert refit["HyperParameters"]["epochs"] == str(chosen)
+        assert {k: v for k, v in refit["HyperParameters"].items() if k != "epochs"} == {
+            k: v for k, v in first["HyperParameters"].items() if k != "epochs"
+        }
+        said = f"{first_name}-refit submitted: {chosen} epochs (chosen by {first_name}) on train + validation"
+        assert f"training job {said}" in deployed.train_log
+
+
+def test_the_refit_channel_holds_the_train_and_validation_files(deployed):
+    s3 = deployed.clients.s3
+    prefix = "object2vec/movielens/input/rating"
+    for channel in ("train", "validation"):
+        own = s3.get_object(Bucket="e2e-bucket", Key=f"{prefix}/{channel}/{channel}.jsonl")["Body"].read()
+        refit = s3.get_object(Bucket="e2e-bucket", Key=f"{prefix}/refit/{channel}-{channel}.jsonl")[
+            "Body"
+        ].read()
+        assert refit == own
+
+
 def test_every_model_is_a_registered_approved_package(deployed):
     sagemaker, s3 = deployed.clients.sagemaker, deployed.clients.s3
     for endpoint in ("ratingModel", "recommendationModel", "topNModel"):
@@ -141,7 +202,7 @@ def test_every_model_is_a_registered_approved_package(deployed):
         artifact = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         assert hashlib.sha256(artifact).hexdigest() == record.artifact_sha256
         full = registry.with_evaluation(s3, record)
-        assert full.hyperparameters["epochs"] == "2"
+        assert full.hyperparameters["epochs"] in ("1", "2")  # the refit's: what validation chose of 2
         assert record.protocol == "holdout"
         assert any(name.startswith("test:") for name in full.metrics)
         assert record.held_out == record.held_out  # measured: not NaN

@@ -48,6 +48,12 @@ def _parse_overrides(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option(
     "--hp", "hp", multiple=True, metavar="KEY=VALUE", help="Override one hyperparameter (repeatable)."
 )
+@click.option(
+    "--refit/--no-refit",
+    default=True,
+    show_default=True,
+    help="Train again on train + validation for the epochs validation chose (protocols with a test channel).",
+)
 @click.option("--seed", default=0, show_default=True, help="Seed for initialisation, shuffles and negatives.")
 @click.option("--threads", default=1, show_default=True, type=click.IntRange(1, 256), help="torch threads.")
 @click.option(
@@ -58,13 +64,16 @@ def train_command(
     task_dir: Path,
     out: Path | None,
     hp: tuple[str, ...],
+    refit: bool,
     seed: int,
     threads: int,
     progress: bool,
 ) -> None:
     """Train a profile on a task folder and write model.tar.gz.
 
-    Per-epoch metrics are logged as SageMaker does (`#quality_metric: ...`).
+    Per-epoch metrics are logged as SageMaker does (`#quality_metric: ...`). On a folder with a test
+    channel, the epochs the validation channel chose are then run again on train + validation (as `make
+    train` does), and that model is written; --no-refit keeps the first run's.
 
     \b
     Example:
@@ -75,15 +84,26 @@ def train_command(
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
     with one_line_errors(Object2VecError, DataError):
-        result = train_profile(
-            profile, task_dir, out, _parse_overrides(hp), seed=seed, threads=threads, progress=progress
+        run = train_profile(
+            profile,
+            task_dir,
+            out,
+            _parse_overrides(hp),
+            refit=refit,
+            seed=seed,
+            threads=threads,
+            progress=progress,
         )
-    click.echo(f"model: {result.model_path}")
+    chosen = run.selection
+    click.echo(f"model: {run.final.model_path}")
     click.echo(
-        f"epochs: {result.epochs_run} (best {result.best_epoch}"
-        f"{', stopped early' if result.stopped_early else ''}), {result.seconds:.1f} s"
+        f"epochs: {chosen.epochs_run} (best {chosen.best_epoch}"
+        f"{', stopped early' if chosen.stopped_early else ''}), {chosen.seconds:.1f} s"
     )
-    for name, value in result.metrics.items():
+    if run.refit:
+        click.echo(f"refit on train + validation: {run.final.epochs_run} epochs, {run.final.seconds:.1f} s")
+    chosen_by = {k: v for k, v in chosen.metrics.items() if k.startswith("validation:")}
+    for name, value in {**chosen_by, **run.final.metrics}.items():
         click.echo(f"{name}: {value:.4f}")
 
 

@@ -96,6 +96,14 @@ def apply(session: Session, source: Path | None, dataset: str) -> None:
     show_envvar=True,
     help="Comma-separated subset: ratingModel, recommendationModel, topNModel (or rating, topN, ...).",
 )
+@click.option(
+    "--refit/--no-refit",
+    default=True,
+    show_default=True,
+    envvar="REFIT",
+    show_envvar=True,
+    help="Once validation has chosen the epochs, train again on train + validation (holdout protocol).",
+)
 @pass_session
 @one_line_errors(*STACK_ERRORS)
 def train(
@@ -105,10 +113,13 @@ def train(
     profile_set: str,
     protocol: str | None,
     models: str | None,
+    refit: bool,
 ) -> None:
     """Prepare and upload the channels, train the models, register, gate and deploy them.
 
-    Each model is measured on its held-out test set through a temporary endpoint, registered as a new
+    On the holdout protocol each model is trained twice: the first job's validation channel chooses the
+    number of epochs, the second trains them on train + validation (the model that is kept). Each model
+    is measured on its held-out test set through a temporary endpoint, registered as a new
     version in its endpoint's model package group, approved by the quality gate only if it beats the
     approved version and the baselines, and deployed if approved; each run gets an evaluation report.
 
@@ -121,7 +132,9 @@ def train(
     run = replace(session, dataset=dataset, protocol=protocol or default_protocol(profile_set))
     chosen = [name for name in models.split(",") if name.strip()] if models else None
     backend = run.backend()
-    report = lifecycle.train(backend, source=source, models=chosen, profile_set=profile_set, log=click.echo)
+    report = lifecycle.train(
+        backend, source=source, models=chosen, profile_set=profile_set, refit=refit, log=click.echo
+    )
     for line in metric_summary(report.outcomes):
         click.echo(line)
     deployed = ", ".join(r.model_version for r in report.deployed) or "nothing (no version passed the gate)"

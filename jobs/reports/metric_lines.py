@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 _LINE = re.compile(
-    r"#quality_metric: host=[^,\s]+(?:, epoch=(?P<epoch>\d+))?, (?P<channel>\w+) (?P<metric>\w+) "
+    r"#quality_metric: host=[^,\s]+(?:, epoch=(?P<epoch>\d+))?, (?P<channel>\w+) (?P<metric>[\w@]+) "
     r"<(?:loss|score)>=(?P<value>\S+)"
 )
 

@@ -59,6 +59,7 @@ class ReportData:
     baseline_hit_rates: Mapping[str, Mapping[int, float]] = field(default_factory=dict)
     embeddings: MovieEmbeddings | None = None
     hyperparameters: Mapping[str, str] = field(default_factory=dict)
+    selected_by: str | None = None  # a refit's: the job whose validation channel chose its epochs
     references: Sequence[ReferenceFigure] = REFERENCE_FIGURES
 
 
@@ -84,8 +85,8 @@ def render_html(data: ReportData, *, generated: datetime | None = None) -> str:
     stamp = (generated or datetime.now(UTC)).strftime("%Y-%m-%d %H:%M UTC")
     sections = [
         f"<h1>{_e(data.endpoint)}: {_e(data.candidate.label)}</h1>",
-        f'<p class="meta">training job {_e(data.training_job)} · {_e(data.dataset)}, {_e(data.protocol)} '
-        f"protocol · test set {_e(data.test_set[:12])} · generated {stamp}</p>",
+        f'<p class="meta">training job {_e(data.training_job)}{_refit_note(data)} · {_e(data.dataset)}, '
+        f"{_e(data.protocol)} protocol · test set {_e(data.test_set[:12])} · generated {stamp}</p>",
         _decision(data),
         _held_out_section(data),
     ]
@@ -120,6 +121,13 @@ def write_report(path: Path, data: ReportData) -> Path:
 
 
 # -- sections ------------------------------------------------------------------------------------------------
+
+
+def _refit_note(data: ReportData) -> str:
+    if data.selected_by is None:
+        return ""
+    chooser = _e(data.selected_by)
+    return f" (trained on train + validation for the epochs {chooser} chose; the curves are {chooser}'s)"
 
 
 def _decision(data: ReportData) -> str:

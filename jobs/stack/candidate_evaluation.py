@@ -49,9 +49,10 @@ class HeldOutData:
     held_out_channel: str  # "test", or "validation" for the workshop protocol (the notebook's figure)
 
 
-def held_out_data(manifest: ChannelManifest, data: MovieLens) -> HeldOutData:
+def held_out_data(manifest: ChannelManifest, data: MovieLens, *, refit: bool = False) -> HeldOutData:
     """Read `manifest`'s channels; the workshop protocol has no test channel, so its held-out figure
-    is on validation (ua.test), as the notebook reports it."""
+    is on validation (ua.test), as the notebook reports it. `train` is what the baselines learn from:
+    the train channel, or every channel but the held-out one for a refit model (see jobs.refit)."""
     channel = "test" if "test" in manifest.channels else "validation"
     read = {name: _triples(manifest, name) for name in manifest.channels}
     if manifest.genre_users is not None:  # pseudo-users: not people, never measured nor a baseline's data
@@ -63,7 +64,7 @@ def held_out_data(manifest: ChannelManifest, data: MovieLens) -> HeldOutData:
     return HeldOutData(
         task=manifest.task,
         test=read[channel],
-        train=read["train"],
+        train=_concat([read[name] for name in learnt_from]) if refit else read["train"],
         seen=tuple((read[name][0], read[name][1]) for name in learnt_from),
         test_set_sha256=manifest.channels[channel].sha256,
         scale=scale,
@@ -130,3 +131,8 @@ def _ratings_of(data: MovieLens, users: np.ndarray, movies: np.ndarray) -> np.nd
     wanted = users * width + movies
     found = order[np.searchsorted(keys, wanted, sorter=order)]
     return ratings.rating[found].astype(np.float64)
+
+
+def _concat(parts: list[Triples]) -> Triples:
+    users, movies, labels = (np.concatenate(column) for column in zip(*parts, strict=True))
+    return users, movies, labels

@@ -10,7 +10,7 @@ evaluate -> register -> condition steps do it:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,14 +20,14 @@ from jobs.channels import MANIFEST_NAME, ChannelManifest
 from jobs.evaluation import HELD_OUT
 from jobs.movielens import MovieLens
 from jobs.movielens.checksums import sha256_file
-from jobs.reports import MovieEmbeddings, PackageFigures, ReportData, parse_metric_lines, write_report
+from jobs.reports import MovieEmbeddings, PackageFigures, ReportData, write_report
 from jobs.stack import registry
 from jobs.stack.backend import Backend, Log
 from jobs.stack.candidate_evaluation import HeldOutData, baselines, evaluate_candidate, held_out_data
 from jobs.stack.clients import Clients
 from jobs.stack.quality_gate import Evaluation, GateDecision, decide
 from jobs.stack.registry import ModelRecord
-from jobs.stack.training_jobs import FinishedJob, TrainingTarget
+from jobs.stack.training_jobs import TrainedModel, TrainingTarget
 
 MAP_MIN_RATINGS = 20  # movies with fewer training ratings have embeddings too noisy to map
 DEFAULT_ENC_DIM = 4096  # SageMaker's default, for a job whose hyperparameters do not say
@@ -45,17 +45,17 @@ def promote(
     backend: Backend,
     clients: Clients,
     target: TrainingTarget,
-    job: FinishedJob,
-    log_lines: Sequence[str],
+    trained: TrainedModel,
     manifest: ChannelManifest,
     data: MovieLens,
     reports_dir: Path,
     log: Log,
 ) -> ModelOutcome:
-    """Evaluate, register, gate and report one finished training job (see the module docstring);
-    `log_lines` is the job's whole log, for the learning curves."""
-    stack, slot = backend.stack, job.slot
-    held = held_out_data(manifest, data)
+    """Evaluate, register, gate and report one trained model (see the module docstring). The baselines
+    learn from what the model learnt from: train, and validation too after a refit."""
+    stack, job = backend.stack, trained.job
+    slot = job.slot
+    held = held_out_data(manifest, data, refit=trained.selected_by is not None)
     baseline_figures, baseline_curves = baselines(held)
     movies = _mapped_movies(held)
     figure, vectors = evaluate_candidate(
@@ -99,13 +99,14 @@ def promote(
         training_job=job.name,
         test_set=held.test_set_sha256,
         candidate=PackageFigures(f"version {record.version}", figure.value, job.metrics, figure.hit_rate),
-        curves=parse_metric_lines(log_lines),
+        curves=trained.curves,
         baselines=baseline_figures,
         approved=_figures(clients, approved),
         decision=(decision.status, decision.reason),
         baseline_hit_rates=baseline_curves,
         embeddings=_embeddings(data, movies, vectors),
         hyperparameters=job.hyperparameters,
+        selected_by=trained.selected_by,
     )
     path = write_report(reports_dir / slot.endpoint / f"v{record.version:04d}-{job.name}.html", page)
     key = registry.evaluation_key(stack, slot.endpoint, job.name, "report.html")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -17,6 +17,7 @@ from typing import Any
 from tqdm import tqdm
 
 from jobs.channels import CHANNELS
+from jobs.reports import LearningCurves
 from jobs.stack.errors import StackError
 from jobs.stack.names import ModelSlot, Stack
 
@@ -74,6 +75,16 @@ class FinishedJob:
     seconds: float
 
 
+@dataclass(frozen=True)
+class TrainedModel:
+    """A finished job whose model is to be promoted, its learning curves, and, when it is a refit (see
+    jobs.refit), the job whose validation channel chose its epochs (the curves are that job's)."""
+
+    job: FinishedJob
+    curves: LearningCurves
+    selected_by: str | None = None
+
+
 def job_name(slot: ModelSlot, now: datetime | None = None) -> str:
     """`ratingModel-20261128-021530`: unique per second, and a valid SageMaker name."""
     stamp = (now or datetime.now(UTC)).strftime("%Y%m%d-%H%M%S")
@@ -88,8 +99,11 @@ def create_job(
     name: str,
     hyperparameters: dict[str, str],
     channels: Sequence[str] = CHANNELS,
+    folders: Mapping[str, str] | None = None,
 ) -> None:
-    """Submit the job, asking for exactly the channels its protocol wrote (the workshop's has no test)."""
+    """Submit the job, asking for exactly the channels its protocol wrote (the workshop's has no test);
+    each channel reads the task's S3 folder of its name, or the one `folders` names for it."""
+    folders = folders or {}
     sagemaker.create_training_job(
         TrainingJobName=name,
         AlgorithmSpecification={"TrainingImage": target.image, "TrainingInputMode": "File"},
@@ -102,7 +116,7 @@ def create_job(
                 "DataSource": {
                     "S3DataSource": {
                         "S3DataType": "S3Prefix",
-                        "S3Uri": stack.input_uri(slot.task, channel),
+                        "S3Uri": stack.input_uri(slot.task, folders.get(channel, channel)),
                         "S3DataDistributionType": "ShardedByS3Key",
                     }
                 },
