@@ -420,7 +420,8 @@ def markdown(results: dict) -> str:
             lines.append(f"| {name} | {task.name} | {cells} |")
     lines += [
         "",
-        f"Training time ({m['threads']} torch threads, wall clock including validation), per seed:",
+        f"Training time ({m['threads']} torch threads, wall clock of both runs: the one whose validation "
+        "chose the epochs, then the refit), per seed:",
         "",
         "| model | " + " | ".join(f"seed {s}" for s in results["seeds"]) + " | epochs run (kept) |",
         "|---|" + "---|" * len(results["seeds"]) + "---|",

@@ -6,8 +6,9 @@ this machine and AWS (bringing the platform up, declaring resources, tearing dow
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -18,29 +19,19 @@ from handlers import contract
 from jobs.channels import ChannelManifest, PrepareConfig, write_channels
 from jobs.movielens import MovieLens, load_movielens
 from jobs.paths import work_dir
-from jobs.profiles import profile_with_overrides
-from jobs.refit import REFIT_FOLDER, RefitError, chosen_epochs, refit_files, refit_hyperparameters, refits
-from jobs.reports import LearningCurves, parse_metric_lines
+from jobs.refit import REFIT_FOLDER, refit_files, refits
 from jobs.stack import registry
 from jobs.stack.backend import Backend, Log
 from jobs.stack.clients import Clients
 from jobs.stack.errors import StackError, error_code
 from jobs.stack.event_runner import EventResult, send_all
 from jobs.stack.lambda_package import build_handlers_zip
-from jobs.stack.names import ModelSlot, Stack
+from jobs.stack.names import Stack
 from jobs.stack.promotion import ModelOutcome, promote, seen_movies
 from jobs.stack.registry import ModelRecord
 from jobs.stack.retrieval_index import IndexInfo, build_index, rebuild_for
 from jobs.stack.serving_data import upload_served_files
-from jobs.stack.training_jobs import (
-    FinishedJob,
-    TrainedModel,
-    TrainingTarget,
-    create_job,
-    job_name,
-    recorded,
-    wait_for_job,
-)
+from jobs.stack.training_jobs import train_models
 from jobs.stack.training_plan import DEFAULT_PROFILE_SET, plan_training
 
 
@@ -104,7 +95,8 @@ def train(
         _upload_channels(clients.s3, stack, manifest, refit and refits(manifest), log)
     target = backend.training_target()
     outcomes = []
-    for trained in _trained_models(backend, clients, target, plan.slots, manifests, refit, log):
+    logs = partial(backend.training_log, clients)
+    for trained in train_models(clients.sagemaker, stack, target, logs, plan.slots, manifests, refit, log):
         slot = trained.job.slot
         reports = reports_dir or work_dir() / "reports"
         outcome = promote(backend, clients, target, trained, manifests[slot.task], data, reports, log)
@@ -123,79 +115,6 @@ def train(
         log(f"retrieval index: {index.movies} movies x {index.dim} dims for {index.model_version}")
         report = TrainReport(report.outcomes, index)
     return report
-
-
-def _trained_models(
-    backend: Backend,
-    clients: Clients,
-    target: TrainingTarget,
-    slots: Sequence[ModelSlot],
-    manifests: dict[str, ChannelManifest],
-    refit: bool,
-    log: Log,
-) -> Iterator[TrainedModel]:
-    """Submit every slot's training job and yield each slot's model, in slot order. With `refit`, each refit
-    is submitted as soon as its first job is done, so it trains while the others finish."""
-    stack, submitted = backend.stack, {}
-    for slot in slots:
-        manifest = manifests[slot.task]
-        hyperparameters = profile_with_overrides(slot.profile, manifest.vocab, stack.training_overrides)
-        name = job_name(slot)
-        create_job(clients.sagemaker, stack, target, slot, name, hyperparameters, tuple(manifest.channels))
-        log(f"training job {name} submitted ({slot.profile} profile on {slot.task})")
-        submitted[slot.endpoint] = (name, hyperparameters)
-    finished = []
-    for slot in slots:
-        name, hyperparameters = submitted[slot.endpoint]
-        job, curves = _finished(backend, clients, target, slot, name, log)
-        wanted = refit and refits(manifests[slot.task])
-        refit_job = (
-            _submit_refit(clients, stack, target, job, curves, hyperparameters, log) if wanted else None
-        )
-        finished.append((job, curves, refit_job))
-    for job, curves, refit_job in finished:
-        if refit_job is None:
-            yield TrainedModel(job, curves)
-            continue
-        final, final_curves = _finished(backend, clients, target, job.slot, refit_job, log)
-        yield TrainedModel(final, replace(curves, final=final_curves.final), selected_by=job.name)
-
-
-def _finished(
-    backend: Backend, clients: Clients, target: TrainingTarget, slot: ModelSlot, name: str, log: Log
-) -> tuple[FinishedJob, LearningCurves]:
-    """Wait for a submitted job; the job and the learning curves its whole log holds."""
-    job_log, log_lines = recorded(backend.training_log(clients, name))
-    job = wait_for_job(clients.sagemaker, name, slot, poll=target.poll_seconds, log=job_log)
-    job_log.read()  # the lines written after the last poll
-    metrics = ", ".join(f"{k} {v:.4f}" for k, v in sorted(job.metrics.items()))
-    log(f"{job.name} completed in {job.seconds:.0f} s: {metrics}")
-    return job, parse_metric_lines(log_lines)
-
-
-def _submit_refit(
-    clients: Clients,
-    stack: Stack,
-    target: TrainingTarget,
-    job: FinishedJob,
-    curves: LearningCurves,
-    hyperparameters: dict[str, str],
-    log: Log,
-) -> str | None:
-    """Submit the refit of `job` (see jobs.refit): its hyperparameters for the epochs it kept, on train +
-    validation. None, said in the log, when the job's log shows no validation curve to choose them from
-    (CloudWatch kept none): the first job's model is then the one promoted."""
-    try:
-        epochs = chosen_epochs(curves, job.name)
-    except RefitError as err:
-        log(f"{err}: its own model is kept, with no refit")
-        return None
-    name = f"{job.name}-refit"
-    refit_hp = refit_hyperparameters(hyperparameters, epochs)
-    folders = {"train": REFIT_FOLDER}
-    create_job(clients.sagemaker, stack, target, job.slot, name, refit_hp, ("train", "test"), folders)
-    log(f"training job {name} submitted: {epochs} epochs (chosen by {job.name}) on train + validation")
-    return name
 
 
 def rebuild_index(stack: Stack, clients: Clients, data: MovieLens, movie_ids: np.ndarray) -> IndexInfo:

@@ -1,4 +1,5 @@
-"""Launch SageMaker training jobs for the stack's models and wait for them, with progress bars.
+"""Launch SageMaker training jobs for the stack's models (and their refits, see jobs.refit) and wait for them,
+with progress bars.
 
 The same `CreateTrainingJob` request goes to AWS or to the local cloud (whose SageMaker runs our
 PyTorch Object2Vec for the built-in image); only the endpoint URL differs.
@@ -9,15 +10,17 @@ from __future__ import annotations
 import re
 import time
 from collections import deque
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from tqdm import tqdm
 
-from jobs.channels import CHANNELS
-from jobs.reports import LearningCurves
+from jobs.channels import CHANNELS, ChannelManifest
+from jobs.profiles import profile_with_overrides
+from jobs.refit import REFIT_FOLDER, RefitError, chosen_epochs, refit_hyperparameters, refits
+from jobs.reports import LearningCurves, parse_metric_lines
 from jobs.stack.errors import StackError
 from jobs.stack.names import ModelSlot, Stack
 
@@ -197,3 +200,82 @@ def _advance(bar: tqdm, job: dict[str, Any]) -> None:
         bar.update(done - bar.n)
     else:
         bar.refresh()
+
+
+def train_models(
+    sagemaker: Any,
+    stack: Stack,
+    target: TrainingTarget,
+    logs: Callable[[str], JobLog],
+    slots: Sequence[ModelSlot],
+    manifests: Mapping[str, ChannelManifest],
+    refit: bool,
+    log: Callable[[str], None],
+) -> Iterator[TrainedModel]:
+    """Submit every slot's training job and yield each slot's model, in slot order. With `refit`, each refit
+    is submitted as soon as its first job is done, so it trains while the others finish."""
+    submitted = {}
+    for slot in slots:
+        manifest = manifests[slot.task]
+        hyperparameters = profile_with_overrides(slot.profile, manifest.vocab, stack.training_overrides)
+        name = job_name(slot)
+        create_job(sagemaker, stack, target, slot, name, hyperparameters, tuple(manifest.channels))
+        log(f"training job {name} submitted ({slot.profile} profile on {slot.task})")
+        submitted[slot.endpoint] = (name, hyperparameters)
+    finished = []
+    for slot in slots:
+        name, hyperparameters = submitted[slot.endpoint]
+        job, curves = _finished(sagemaker, target, logs, slot, name, log)
+        wanted = refit and refits(manifests[slot.task])
+        refit_job = (
+            _submit_refit(sagemaker, stack, target, job, curves, hyperparameters, log) if wanted else None
+        )
+        finished.append((job, curves, refit_job))
+    for job, curves, refit_job in finished:
+        if refit_job is None:
+            yield TrainedModel(job, curves)
+            continue
+        final, final_curves = _finished(sagemaker, target, logs, job.slot, refit_job, log)
+        yield TrainedModel(final, replace(curves, final=final_curves.final), selected_by=job.name)
+
+
+def _finished(
+    sagemaker: Any,
+    target: TrainingTarget,
+    logs: Callable[[str], JobLog],
+    slot: ModelSlot,
+    name: str,
+    log: Callable[[str], None],
+) -> tuple[FinishedJob, LearningCurves]:
+    """Wait for a submitted job; the job and the learning curves its whole log holds."""
+    job_log, log_lines = recorded(logs(name))
+    job = wait_for_job(sagemaker, name, slot, poll=target.poll_seconds, log=job_log)
+    job_log.read()  # the lines written after the last poll
+    metrics = ", ".join(f"{k} {v:.4f}" for k, v in sorted(job.metrics.items()))
+    log(f"{job.name} completed in {job.seconds:.0f} s: {metrics}")
+    return job, parse_metric_lines(log_lines)
+
+
+def _submit_refit(
+    sagemaker: Any,
+    stack: Stack,
+    target: TrainingTarget,
+    job: FinishedJob,
+    curves: LearningCurves,
+    hyperparameters: dict[str, str],
+    log: Callable[[str], None],
+) -> str | None:
+    """Submit the refit of `job` (see jobs.refit): its hyperparameters for the epochs it kept, on train +
+    validation. None, said in the log, when the job's log shows no validation curve to choose them from
+    (CloudWatch kept none): the first job's model is then the one promoted."""
+    try:
+        epochs = chosen_epochs(curves, job.name)
+    except RefitError as err:
+        log(f"{err}: its own model is kept, with no refit")
+        return None
+    name = f"{job.name}-refit"
+    refit_hp = refit_hyperparameters(hyperparameters, epochs)
+    folders = {"train": REFIT_FOLDER}
+    create_job(sagemaker, stack, target, job.slot, name, refit_hp, ("train", "test"), folders)
+    log(f"training job {name} submitted: {epochs} epochs (chosen by {job.name}) on train + validation")
+    return name
