@@ -68,3 +68,30 @@ def test_a_log_that_is_not_echoed_prints_nothing(
         log = JobLog(lambda: ["Running training"], echo=False)
         wait_for_job(sagemaker, "ratingModel-20261203-100001", slot, poll=0, log=log)
     assert capsys.readouterr().out == ""
+
+
+class _Finished:
+    """A SageMaker client whose job reports the given status message, then has completed."""
+
+    def __init__(self, message: str) -> None:
+        self.message = message
+
+    def describe_training_job(self, TrainingJobName: str) -> dict:  # noqa: N803 (boto3's name)
+        return {
+            "TrainingJobStatus": "Completed",
+            "SecondaryStatus": "Completed",
+            "SecondaryStatusTransitions": [{"StatusMessage": self.message}],
+            "ModelArtifacts": {"S3ModelArtifacts": "s3://b/model.tar.gz"},
+        }
+
+
+@pytest.mark.parametrize(
+    ("message", "bar"),
+    [("Training epoch 26/26", "26/26"), ("Training epoch 32/60", "31/31")],  # all epochs; stopped early
+)
+def test_the_epoch_bar_of_a_completed_job_counts_every_epoch_it_ran(
+    message: str, bar: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    slot = Stack().rating
+    wait_for_job(_Finished(message), "ratingModel-1", slot, poll=0)
+    assert f"| {bar} [" in capsys.readouterr().err.splitlines()[-1].split("\r")[-1]

@@ -193,8 +193,10 @@ def _advance(bar: tqdm, job: dict[str, Any]) -> None:
     message = transitions[-1].get("StatusMessage", "")
     bar.set_postfix_str(job.get("SecondaryStatus", ""), refresh=False)
     if match := _EPOCH.search(message):
-        # "Training epoch 3/20" names the epoch under way, so two are done.
-        done, total = int(match.group(1)) - 1, int(match.group(2))
+        # "Training epoch 3/20" names the epoch under way, so two are done; once the job has completed,
+        # "20/20" was the last epoch and it is done too.
+        running, total = int(match.group(1)), int(match.group(2))
+        done = total if job["TrainingJobStatus"] == "Completed" and running == total else running - 1
         if bar.total != total:
             bar.total = total
         bar.update(done - bar.n)
