@@ -80,7 +80,11 @@ class _Finished:
         return {
             "TrainingJobStatus": "Completed",
             "SecondaryStatus": "Completed",
-            "SecondaryStatusTransitions": [{"StatusMessage": self.message}],
+            "SecondaryStatusTransitions": [
+                {"StatusMessage": "Downloading input data"},
+                {"StatusMessage": self.message},
+                {"StatusMessage": "Training job completed"},
+            ],
             "ModelArtifacts": {"S3ModelArtifacts": "s3://b/model.tar.gz"},
         }
 

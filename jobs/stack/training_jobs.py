@@ -189,19 +189,23 @@ def _show_log(bar: tqdm, name: str, log: JobLog | None, recent: deque[str]) -> N
 
 
 def _advance(bar: tqdm, job: dict[str, Any]) -> None:
-    transitions = job.get("SecondaryStatusTransitions") or [{}]
-    message = transitions[-1].get("StatusMessage", "")
+    """Move the bar to the epochs done. The status messages name the epoch under way ("Training epoch
+    3/20": two are done); once the job has completed, its last such message ("Training epoch 20/20", before
+    the "Completed" transition) was the last epoch, and it is done too."""
     bar.set_postfix_str(job.get("SecondaryStatus", ""), refresh=False)
-    if match := _EPOCH.search(message):
-        # "Training epoch 3/20" names the epoch under way, so two are done; once the job has completed,
-        # "20/20" was the last epoch and it is done too.
-        running, total = int(match.group(1)), int(match.group(2))
-        done = total if job["TrainingJobStatus"] == "Completed" and running == total else running - 1
-        if bar.total != total:
-            bar.total = total
-        bar.update(done - bar.n)
-    else:
+    messages = [t.get("StatusMessage", "") for t in job.get("SecondaryStatusTransitions") or []]
+    completed = job["TrainingJobStatus"] == "Completed"
+    epochs = [
+        match for m in reversed(messages if completed else messages[-1:]) if (match := _EPOCH.search(m))
+    ]
+    if not epochs:
         bar.refresh()
+        return
+    running, total = int(epochs[0].group(1)), int(epochs[0].group(2))
+    done = total if completed and running == total else running - 1
+    if bar.total != total:
+        bar.total = total
+    bar.update(done - bar.n)
 
 
 def train_models(
