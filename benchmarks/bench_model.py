@@ -286,11 +286,6 @@ class Split:
         return genre_agreement(item_vectors, self.popular, self.genres, "cosine")
 
 
-def rank(peer: Peer) -> int:
-    """A PureSVD peer's number of factors."""
-    return int(peer.item_vectors.shape[1]) if peer.item_vectors is not None else 0
-
-
 def peer_figures(peer: Peer, split: Split) -> dict[str, float | None]:
     """A peer's four figures (None where the method has no such output)."""
     est = peer.estimates
@@ -530,8 +525,11 @@ def main() -> None:
     # -- peers: deterministic ones once, seeded ones per seed
     knn = surprise_knn_baseline(split.train, n_users, n_items, split.test[:2])
     pure = {k: pure_svd(split.seen, k) for k in PURE_SVD_RANKS}
-    top_n = max(pure.values(), key=lambda peer: split.hit_rate(peer.estimates))
-    embeddings = max(pure.values(), key=lambda peer: split.genre_agreement(peer.item_vectors))
+    ranks = {
+        "top-N": max(pure, key=lambda k: split.hit_rate(pure[k].estimates)),
+        "movie embeddings": max(pure, key=lambda k: split.genre_agreement(pure[k].item_vectors)),
+    }
+    top_n, embeddings = pure[ranks["top-N"]], pure[ranks["movie embeddings"]]
     fixed = {"Surprise KNNBaseline": peer_figures(knn, split)}
     fixed["PureSVD"] = {
         **peer_figures(top_n, split),
@@ -605,7 +603,7 @@ def main() -> None:
         "latency": latencies,
         "probe": probe,
         "retrieval_movies": len(split.popular),
-        "pure_svd_ranks": {"top-N": rank(top_n), "movie embeddings": rank(embeddings)},
+        "pure_svd_ranks": ranks,
         "cost": cost,
         "runs": runs,
     }

@@ -91,12 +91,15 @@ def train(
     data = load_movielens(config.dataset, config.source)  # parsed once for channels, evaluation, index
     prepared = write_channels(data, replace(config, out_dir=channels_dir) if channels_dir else config)
     manifests = {manifest.task: manifest for manifest in prepared.manifests}
+    # Decided once, for the upload and the jobs: refit where asked and where the protocol allows it.
+    refit_tasks = frozenset(task for task, manifest in manifests.items() if refit and refits(manifest))
     for manifest in manifests.values():
-        _upload_channels(clients.s3, stack, manifest, refit and refits(manifest), log)
+        _upload_channels(clients.s3, stack, manifest, manifest.task in refit_tasks, log)
     target = backend.training_target()
     outcomes = []
     logs = partial(backend.training_log, clients)
-    for trained in train_models(clients.sagemaker, stack, target, logs, plan.slots, manifests, refit, log):
+    jobs = train_models(clients.sagemaker, stack, target, logs, plan.slots, manifests, refit_tasks, log)
+    for trained in jobs:
         slot = trained.job.slot
         reports = reports_dir or work_dir() / "reports"
         outcome = promote(backend, clients, target, trained, manifests[slot.task], data, reports, log)

@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from jobs.channels import CHANNELS, ChannelManifest
 from jobs.profiles import profile_with_overrides
-from jobs.refit import REFIT_FOLDER, RefitError, chosen_epochs, refit_hyperparameters, refits
+from jobs.refit import REFIT_FOLDER, RefitError, chosen_epochs, refit_hyperparameters
 from jobs.reports import LearningCurves, parse_metric_lines
 from jobs.stack.errors import StackError
 from jobs.stack.names import ModelSlot, Stack
@@ -215,11 +215,12 @@ def train_models(
     logs: Callable[[str], JobLog],
     slots: Sequence[ModelSlot],
     manifests: Mapping[str, ChannelManifest],
-    refit: bool,
+    refit_tasks: frozenset[str],
     log: Callable[[str], None],
 ) -> Iterator[TrainedModel]:
-    """Submit every slot's training job and yield each slot's model, in slot order. With `refit`, each refit
-    is submitted as soon as its first job is done, so it trains while the others finish."""
+    """Submit every slot's training job and yield each slot's model, in slot order. A slot whose task is in
+    `refit_tasks` gets its refit, submitted as soon as its first job is done so it trains while the others
+    finish."""
     submitted = {}
     for slot in slots:
         manifest = manifests[slot.task]
@@ -232,7 +233,7 @@ def train_models(
     for slot in slots:
         name, hyperparameters = submitted[slot.endpoint]
         job, curves = _finished(sagemaker, target, logs, slot, name, log)
-        wanted = refit and refits(manifests[slot.task])
+        wanted = slot.task in refit_tasks
         refit_job = (
             _submit_refit(sagemaker, stack, target, job, curves, hyperparameters, log) if wanted else None
         )
